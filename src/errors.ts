@@ -1,0 +1,69 @@
+/**
+ * One error class with stable codes. Callers match on `err.code`, never on `instanceof` or on the
+ * message: messages are for people and may change; codes are an API. Every code is listed, with
+ * what to do about it, in docs/errors.md (a unit test keeps the two in step).
+ *
+ * Protocol errors that travel on the wire (a stream reset, a link goaway) carry `wireCode`, the
+ * number sent to the peer, so the far side raises the same `code`.
+ */
+
+/** Every code burrow raises, with a one-line meaning. Add new codes here and in docs/errors.md. */
+export const ERROR_CODES = {
+  // Bad input from a caller or a file.
+  TUN_ERR_INVALID_ARGUMENT: 'an argument to a public function or command is invalid',
+  TUN_ERR_ADDRESS_SYNTAX: 'an address string does not follow the grammar (the message names the position)',
+  TUN_ERR_ADDRESS_UNSUPPORTED: 'an address uses a protocol or transform this build does not know',
+  TUN_ERR_ID_INVALID: 'a node id is not 52 characters of lowercase base32 naming an Ed25519 key',
+  TUN_ERR_KEY_INVALID: 'a key is not a well-formed Ed25519 key',
+  TUN_ERR_KEY_FILE_INVALID: 'a key file could not be parsed',
+  TUN_ERR_KEY_FILE_PERMISSIONS: 'a private key file is readable by group or others (chmod 600 it)',
+  TUN_ERR_KEY_FILE_EXISTS: 'a key file already exists and --force was not given',
+  TUN_ERR_FILE_NOT_FOUND: 'a file named by the caller does not exist',
+  // Transports.
+  TUN_ERR_CONNECT_REFUSED: 'the remote address refused the connection (nothing listening)',
+  TUN_ERR_CONNECT_TIMEOUT: 'the connection attempt did not complete in time',
+  TUN_ERR_HOST_NOT_FOUND: 'the host name could not be resolved',
+  TUN_ERR_HOST_UNREACHABLE: 'there is no route to the remote host',
+  TUN_ERR_ADDRESS_IN_USE: 'the local address to listen on is already in use',
+  TUN_ERR_CONN_RESET: 'the connection was reset by the remote side',
+  TUN_ERR_CONN_CLOSED: 'the connection is closed',
+  TUN_ERR_TRANSPORT: 'a transport failed in a way not covered by a more specific code',
+  TUN_ERR_ABORTED: 'the operation was aborted by its AbortSignal or by close()',
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export interface TunnelErrorOptions {
+  cause?: unknown
+  /** The numeric code that went (or will go) on the wire for protocol errors. */
+  wireCode?: number
+}
+
+export class TunnelError extends Error {
+  override readonly name = 'TunnelError'
+  readonly code: ErrorCode
+  readonly wireCode: number | undefined
+
+  constructor(code: ErrorCode, message: string, options: TunnelErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.wireCode = options.wireCode
+  }
+}
+
+/** True when `err` is a burrow error, and (if given) has one of `codes`. */
+export function isTunnelError(err: unknown, ...codes: ErrorCode[]): err is TunnelError {
+  return (
+    err instanceof Error &&
+    (err as { name?: unknown }).name === 'TunnelError' &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    (codes.length === 0 || codes.includes((err as TunnelError).code))
+  )
+}
+
+/** Turns any thrown value into a message fit for a person (code first, then what happened). */
+export function describeError(err: unknown): string {
+  if (isTunnelError(err)) return `${err.code}: ${err.message}`
+  if (err instanceof Error) return err.message
+  return String(err)
+}
