@@ -29,6 +29,26 @@ export const ERROR_CODES = {
   TUN_ERR_CONN_CLOSED: 'the connection is closed',
   TUN_ERR_TRANSPORT: 'a transport failed in a way not covered by a more specific code',
   TUN_ERR_ABORTED: 'the operation was aborted by its AbortSignal or by close()',
+  // Secure channel.
+  TUN_ERR_HANDSHAKE_TIMEOUT: 'the Noise handshake did not complete within the handshake timeout',
+  TUN_ERR_HANDSHAKE_FAILED: 'the Noise handshake failed (malformed message, bad MAC, or wrong protocol)',
+  TUN_ERR_REMOTE_KEY_MISMATCH: 'the remote node proved a different key than the id the address names',
+  TUN_ERR_VERSION_MISMATCH: 'the remote node speaks another burrow protocol version',
+  TUN_ERR_DECRYPT: 'a record failed authentication (bad MAC): the stream was corrupted or tampered with',
+  TUN_ERR_RECORD_TOO_LARGE: 'a record or handshake message is larger than the protocol allows',
+  TUN_ERR_TRUNCATED: 'the connection ended in the middle of a record or handshake message',
+  TUN_ERR_TOO_MANY_HANDSHAKES: 'a listener refused a connection: too many handshakes are pending',
+  TUN_ERR_NONCE_EXHAUSTED: 'a cipher ran out of nonces without rekeying (a bug: rekey happens long before)',
+  // Multiplexer and links.
+  TUN_ERR_PROTOCOL: 'the peer sent a frame that breaks the protocol (the message says which rule)',
+  TUN_ERR_FLOW_CONTROL: 'the peer sent more stream data than the window it was granted',
+  TUN_ERR_FRAME_TOO_LARGE: 'a frame or stream-open header is larger than the limit',
+  TUN_ERR_TOO_MANY_STREAMS: 'the link refused a new stream: the limit of concurrent streams is reached',
+  TUN_ERR_STREAM_RESET: 'the stream was reset by the peer or locally (wireCode has the reason)',
+  TUN_ERR_STREAM_REFUSED: 'the peer refused to open the stream',
+  TUN_ERR_GOAWAY: 'the link is going away: no new streams are accepted on it',
+  TUN_ERR_PEER_TIMEOUT: 'the peer stopped answering keepalive pings (dead peer)',
+  TUN_ERR_LINK_CLOSED: 'the link closed while the operation was under way',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

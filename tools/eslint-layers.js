@@ -27,7 +27,8 @@ const layers = {
     docs: { description: 'enforce the one-way import order of the layers in DESIGN.md' },
     schema: [],
     messages: {
-      upward: "layer '{{from}}' (rank {{fromRank}}) may not import '{{to}}' (rank {{toRank}}): imports go downward only",
+      upward:
+        "layer '{{from}}' (rank {{fromRank}}) may not import '{{to}}' (rank {{toRank}}): imports go downward only",
       unknown: "'{{name}}' is not in any layer; add it to LAYERS in tools/eslint-layers.js",
       typesOnly: 'types.ts files hold interfaces only: use `import type` (got a value import of {{to}})',
     },

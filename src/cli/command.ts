@@ -59,8 +59,14 @@ export function defineCommand<const D extends Record<string, FlagDef>>(def: Comm
 }
 
 /** Parses argv for `def`; unknown flags, missing values and missing positionals are usage errors. */
-export function parseCommandArgs<D extends Record<string, FlagDef>>(def: CommandDef<D>, argv: string[]): CommandContext<D> {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string; default?: string | boolean }> = {}
+export function parseCommandArgs<D extends Record<string, FlagDef>>(
+  def: CommandDef<D>,
+  argv: string[],
+): CommandContext<D> {
+  const options: Record<
+    string,
+    { type: 'string' | 'boolean'; multiple?: boolean; short?: string; default?: string | boolean }
+  > = {}
   for (const [name, flag] of Object.entries(def.flags)) {
     options[name] = { type: flag.type }
     if (flag.multiple) options[name].multiple = true
@@ -71,7 +77,10 @@ export function parseCommandArgs<D extends Record<string, FlagDef>>(def: Command
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
   } catch (err) {
-    throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', (err as Error).message.replace(/\. To specify a positional.*$/s, ''))
+    throw new TunnelError(
+      'TUN_ERR_INVALID_ARGUMENT',
+      (err as Error).message.replace(/\. To specify a positional.*$/s, ''),
+    )
   }
   const values = parsed.values as Record<string, unknown>
   for (const [name, flag] of Object.entries(def.flags)) {
@@ -84,26 +93,44 @@ export function parseCommandArgs<D extends Record<string, FlagDef>>(def: Command
   const required = (def.positionals ?? []).filter((p) => p.required !== false)
   if (parsed.positionals.length < required.length) {
     const missing = required[parsed.positionals.length]
-    throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', `missing ${missing?.name.toUpperCase()}: ${missing?.description}`)
+    throw new TunnelError(
+      'TUN_ERR_INVALID_ARGUMENT',
+      `missing ${missing?.name.toUpperCase()}: ${missing?.description}`,
+    )
   }
   if (parsed.positionals.length > (def.positionals ?? []).length) {
-    throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', `unexpected argument ${JSON.stringify(parsed.positionals[(def.positionals ?? []).length])}`)
+    throw new TunnelError(
+      'TUN_ERR_INVALID_ARGUMENT',
+      `unexpected argument ${JSON.stringify(parsed.positionals[(def.positionals ?? []).length])}`,
+    )
   }
   return { flags: values as Flags<D>, positionals: parsed.positionals }
 }
 
 export function renderHelp(def: CommandDef, program = 'burrow'): string {
-  const pos = (def.positionals ?? []).map((p) => (p.required === false ? `[${p.name.toUpperCase()}]` : p.name.toUpperCase()))
-  const lines = [`${def.description}`, '', `Usage: ${program} ${def.name} ${[...pos, '[flags]'].join(' ')}`, '']
+  const pos = (def.positionals ?? []).map((p) =>
+    p.required === false ? `[${p.name.toUpperCase()}]` : p.name.toUpperCase(),
+  )
+  const lines = [
+    `${def.description}`,
+    '',
+    `Usage: ${program} ${def.name} ${[...pos, '[flags]'].join(' ')}`,
+    '',
+  ]
   if (def.positionals?.length) {
     for (const p of def.positionals) lines.push(`  ${p.name.toUpperCase().padEnd(28)} ${p.description}`)
     lines.push('')
   }
   lines.push('Flags:')
-  const entries = Object.entries(def.flags).concat([['help', { type: 'boolean', description: 'show this help', short: 'h' }]])
+  const entries = Object.entries(def.flags).concat([
+    ['help', { type: 'boolean', description: 'show this help', short: 'h' }],
+  ])
   for (const [name, flag] of entries) {
     const left = `${flag.short ? `-${flag.short}, ` : '    '}--${name}${flag.type === 'string' ? ` <${flag.hint ?? 'value'}>` : ''}`
-    const extra = [flag.multiple ? '(repeatable)' : '', flag.default !== undefined && flag.default !== false ? `(default: ${flag.default})` : '']
+    const extra = [
+      flag.multiple ? '(repeatable)' : '',
+      flag.default !== undefined && flag.default !== false ? `(default: ${flag.default})` : '',
+    ]
       .filter(Boolean)
       .join(' ')
     lines.push(`  ${left.padEnd(32)} ${flag.description}${extra ? ` ${extra}` : ''}`)

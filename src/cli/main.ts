@@ -12,7 +12,10 @@ interface Entry {
 }
 
 const COMMANDS: Record<string, Entry> = {
-  keygen: { description: 'create an identity key file and print its id', load: () => import('./commands/keygen.ts') },
+  keygen: {
+    description: 'create an identity key file and print its id',
+    load: () => import('./commands/keygen.ts'),
+  },
   id: { description: 'print the id of a key file', load: () => import('./commands/id.ts') },
 }
 

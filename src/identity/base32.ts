@@ -35,7 +35,10 @@ export function base32Decode(text: string): Uint8Array {
     const code = text.charCodeAt(i)
     const v = code < 128 ? (VALUES[code] ?? -1) : -1
     if (v < 0) {
-      throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', `invalid base32 character ${JSON.stringify(text[i])} at position ${i}`)
+      throw new TunnelError(
+        'TUN_ERR_INVALID_ARGUMENT',
+        `invalid base32 character ${JSON.stringify(text[i])} at position ${i}`,
+      )
     }
     value = ((value << 5) | v) & 0xfff
     bits += 5
@@ -45,7 +48,10 @@ export function base32Decode(text: string): Uint8Array {
     }
   }
   if (bits >= 5 || (value & ((1 << bits) - 1)) !== 0) {
-    throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', 'base32 text is not in canonical form (bad length or trailing bits)')
+    throw new TunnelError(
+      'TUN_ERR_INVALID_ARGUMENT',
+      'base32 text is not in canonical form (bad length or trailing bits)',
+    )
   }
   return out
 }

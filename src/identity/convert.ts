@@ -44,13 +44,15 @@ function bigToBytesLE(n: bigint, length: number): Uint8Array {
 
 /** The X25519 public key (Montgomery u) of an Ed25519 public key. Throws on a non-canonical y or y = 1. */
 export function ed25519PublicToX25519(edPublic: Uint8Array): Uint8Array {
-  if (edPublic.length !== 32) throw new TunnelError('TUN_ERR_KEY_INVALID', 'an Ed25519 public key is 32 bytes')
+  if (edPublic.length !== 32)
+    throw new TunnelError('TUN_ERR_KEY_INVALID', 'an Ed25519 public key is 32 bytes')
   const copy = Uint8Array.from(edPublic)
   copy[31] = (copy[31] ?? 0) & 0x7f // drop the sign bit of x
   const y = bytesToBigLE(copy)
   if (y >= P) throw new TunnelError('TUN_ERR_KEY_INVALID', 'Ed25519 public key is not canonical')
   const denominator = (1n - y + P) % P
-  if (denominator === 0n) throw new TunnelError('TUN_ERR_KEY_INVALID', 'Ed25519 public key is a low-order point')
+  if (denominator === 0n)
+    throw new TunnelError('TUN_ERR_KEY_INVALID', 'Ed25519 public key is a low-order point')
   const u = ((1n + y) * modPow(denominator, P - 2n)) % P
   return bigToBytesLE(u, 32)
 }

@@ -4,7 +4,17 @@
  * key lets anyone impersonate the node.
  */
 import { createPrivateKey } from 'node:crypto'
-import { chmodSync, constants, openSync, readFileSync, renameSync, statSync, writeSync, closeSync, unlinkSync } from 'node:fs'
+import {
+  chmodSync,
+  constants,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+  closeSync,
+  unlinkSync,
+} from 'node:fs'
 import path from 'node:path'
 import { TunnelError } from '../errors.ts'
 import { identityFromPrivateKey, type Identity } from './keys.ts'
@@ -26,7 +36,10 @@ export function decodeKeyFile(text: string, source = 'key'): Identity {
     throw new TunnelError('TUN_ERR_KEY_FILE_INVALID', `${source} is not a PEM private key`, { cause: err })
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new TunnelError('TUN_ERR_KEY_FILE_INVALID', `${source} holds a ${key.asymmetricKeyType} key; burrow keys are Ed25519`)
+    throw new TunnelError(
+      'TUN_ERR_KEY_FILE_INVALID',
+      `${source} holds a ${key.asymmetricKeyType} key; burrow keys are Ed25519`,
+    )
   }
   return identityFromPrivateKey(key)
 }
@@ -69,7 +82,8 @@ export function checkPrivateFileMode(file: string): void {
   try {
     mode = statSync(file).mode
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TunnelError('TUN_ERR_FILE_NOT_FOUND', `${file} does not exist`)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new TunnelError('TUN_ERR_FILE_NOT_FOUND', `${file} does not exist`)
     throw err
   }
   if ((mode & 0o077) !== 0) {

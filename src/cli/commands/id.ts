@@ -5,7 +5,13 @@ export default defineCommand({
   name: 'id',
   description: 'Print the id (public key) of an identity key file.',
   flags: {
-    key: { type: 'string', short: 'k', hint: 'file', description: 'the private key file (must not be readable by group or others)', required: true },
+    key: {
+      type: 'string',
+      short: 'k',
+      hint: 'file',
+      description: 'the private key file (must not be readable by group or others)',
+      required: true,
+    },
   },
   examples: ['burrow id --key ~/.config/burrow/id.key'],
   run({ flags }) {

@@ -6,7 +6,12 @@ export default defineCommand({
   name: 'keygen',
   description: 'Create a new identity (an Ed25519 key pair) and print its id.',
   flags: {
-    output: { type: 'string', short: 'o', hint: 'file', description: 'write the private key here (mode 0600); without it the key goes to stdout' },
+    output: {
+      type: 'string',
+      short: 'o',
+      hint: 'file',
+      description: 'write the private key here (mode 0600); without it the key goes to stdout',
+    },
     force: { type: 'boolean', description: 'replace an existing key file' },
   },
   examples: ['burrow keygen --output ~/.config/burrow/id.key'],
