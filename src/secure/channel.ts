@@ -1,0 +1,242 @@
+/**
+ * SecureChannel: the plaintext Duplex over a transport Conn once the handshake is done.
+ *
+ * Writes made in the same tick are coalesced into one record (sealed on process.nextTick), and a
+ * record is sealed at once whenever 64 KiB are pending, so bulk data travels in full records and a
+ * small request travels in one small record. Pieces are encrypted in place (no join, no second
+ * copy) and the record's buffers go to the Conn between cork() and uncork(), one writev.
+ *
+ * Backpressure: a write callback is held while the Conn reports writableNeedDrain, so write()
+ * returns false to our writer in turn; on the read side, a full readable buffer pauses the Conn.
+ * end() seals the end-of-data record and half-closes the Conn; an EOF without that record is a
+ * truncation (TUN_ERR_TRUNCATED), never a silent end.
+ */
+import { Duplex } from 'node:stream'
+import { TunnelError, isTunnelError } from '../errors.ts'
+import type { Conn, ConnInfo } from '../transport/types.ts'
+import { MAX_RECORD_PLAINTEXT, RecordOpener, RecordSealer, type RekeyLimits } from './record.ts'
+import type { SecureConn } from './types.ts'
+
+/** Plaintext the readable side buffers before it pauses the Conn. */
+export const READ_HIGH_WATER = 256 * 1024
+/** Plaintext the writable side buffers before write() returns false. */
+export const WRITE_HIGH_WATER = 64 * 1024
+
+export interface ChannelInit {
+  sendKey: Uint8Array
+  receiveKey: Uint8Array
+  remoteId: string
+  remotePayload: Uint8Array
+  handshakeHash: Uint8Array
+  pattern: 'XX' | 'IK'
+  rekey: RekeyLimits | undefined
+  /** Bytes that arrived with the end of the handshake: the first records. */
+  leftover: Buffer
+}
+
+type Callback = (err?: Error | null) => void
+
+export class SecureChannel extends Duplex implements SecureConn {
+  readonly info: ConnInfo
+  readonly remoteId: string
+  readonly remotePayload: Uint8Array
+  readonly handshakeHash: Uint8Array
+  readonly pattern: 'XX' | 'IK'
+  readonly #conn: Conn
+  readonly #sealer: RecordSealer
+  readonly #opener: RecordOpener
+  #pending: Uint8Array[] = []
+  #pendingBytes = 0
+  #flushScheduled = false
+  #held: Callback | undefined
+  #started = false
+
+  constructor(conn: Conn, init: ChannelInit) {
+    super({
+      allowHalfOpen: true,
+      readableHighWaterMark: READ_HIGH_WATER,
+      writableHighWaterMark: WRITE_HIGH_WATER,
+    })
+    this.#conn = conn
+    this.info = conn.info
+    this.remoteId = init.remoteId
+    this.remotePayload = init.remotePayload
+    this.handshakeHash = init.handshakeHash
+    this.pattern = init.pattern
+    this.#sealer = new RecordSealer(init.sendKey, init.rekey)
+    this.#opener = new RecordOpener(init.receiveKey, init.rekey)
+    init.sendKey.fill(0)
+    init.receiveKey.fill(0)
+    // Start reading on the next turn of the event loop, after the caller has attached its
+    // listeners: an error in the first records must not be emitted to nobody. The Conn is paused
+    // until then so no byte is lost.
+    conn.pause()
+    conn.on('error', this.#onError)
+    conn.on('close', this.#onClose)
+    conn.on('drain', this.#onDrain)
+    setImmediate(() => {
+      if (this.destroyed) return
+      this.#started = true
+      conn.on('data', this.#onData)
+      conn.on('end', this.#onEnd)
+      if (init.leftover.length > 0) this.#onData(init.leftover)
+      if (!this.destroyed && !this.#opener.ended) conn.resume()
+    })
+  }
+
+  get records(): { sent: number; received: number } {
+    return { sent: this.#sealer.records, received: this.#opener.records }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
+    this.#enqueue(chunk)
+    this.#afterEnqueue(callback)
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: Callback): void {
+    for (const { chunk } of chunks) this.#enqueue(chunk)
+    this.#afterEnqueue(callback)
+  }
+
+  override _final(callback: Callback): void {
+    try {
+      this.#flush()
+      this.#writeRecord(this.#sealer.sealEnd())
+    } catch (err) {
+      callback(err as Error)
+      return
+    }
+    this.#conn.end()
+    callback()
+  }
+
+  override _read(): void {
+    if (this.#started && this.#conn.isPaused() && !this.#opener.ended) this.#conn.resume()
+  }
+
+  override _destroy(err: Error | null, callback: Callback): void {
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#sealer.wipe()
+    this.#opener.wipe()
+    this.#conn.off('data', this.#onData)
+    this.#conn.destroy()
+    const held = this.#held
+    this.#held = undefined
+    held?.(err ?? new TunnelError('TUN_ERR_CONN_CLOSED', 'the secure channel is closed'))
+    callback(err)
+  }
+
+  #enqueue(chunk: Uint8Array): void {
+    if (chunk.length === 0) return
+    this.#pending.push(chunk)
+    this.#pendingBytes += chunk.length
+    while (this.#pendingBytes >= MAX_RECORD_PLAINTEXT) this.#sealFull()
+  }
+
+  #afterEnqueue(callback: Callback): void {
+    if (this.#pendingBytes > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true
+      process.nextTick(this.#flushTick)
+    }
+    if (this.#conn.writableNeedDrain) this.#held = callback
+    else callback()
+  }
+
+  /** Seals exactly one full record from the head of the pending pieces. */
+  #sealFull(): void {
+    const pieces: Uint8Array[] = []
+    let need = MAX_RECORD_PLAINTEXT
+    while (need > 0) {
+      const head = this.#pending[0] as Uint8Array
+      if (head.length <= need) {
+        pieces.push(head)
+        this.#pending.shift()
+        need -= head.length
+      } else {
+        pieces.push(head.subarray(0, need))
+        this.#pending[0] = head.subarray(need)
+        need = 0
+      }
+    }
+    this.#pendingBytes -= MAX_RECORD_PLAINTEXT
+    this.#writeRecord(this.#sealer.seal(pieces, MAX_RECORD_PLAINTEXT))
+  }
+
+  readonly #flushTick = (): void => {
+    this.#flushScheduled = false
+    if (this.destroyed) return
+    try {
+      this.#flush()
+    } catch (err) {
+      this.destroy(err as Error)
+    }
+  }
+
+  #flush(): void {
+    if (this.#pendingBytes === 0) return
+    const pieces = this.#pending
+    const length = this.#pendingBytes
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#writeRecord(this.#sealer.seal(pieces, length))
+  }
+
+  #writeRecord(buffers: Buffer[]): void {
+    const conn = this.#conn
+    conn.cork()
+    for (const b of buffers) conn.write(b)
+    conn.uncork()
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    let plaintext: Buffer[]
+    try {
+      plaintext = this.#opener.push(chunk)
+    } catch (err) {
+      this.destroy(err as Error)
+      return
+    }
+    let full = false
+    for (const piece of plaintext) full = !this.push(piece) || full
+    if (this.#opener.ended) {
+      this.push(null)
+      this.#conn.resume()
+    } else if (full) this.#conn.pause()
+  }
+
+  readonly #onEnd = (): void => {
+    try {
+      this.#opener.end()
+    } catch (err) {
+      this.destroy(err as Error)
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    const held = this.#held
+    this.#held = undefined
+    held?.()
+  }
+
+  readonly #onError = (err: Error): void => {
+    this.destroy(
+      isTunnelError(err)
+        ? err
+        : new TunnelError('TUN_ERR_CONN_RESET', `the connection failed: ${err.message}`, { cause: err }),
+    )
+  }
+
+  readonly #onClose = (): void => {
+    if (this.destroyed) return
+    if (!this.#opener.ended) {
+      this.destroy(
+        new TunnelError('TUN_ERR_TRUNCATED', 'the connection closed without an end-of-data record'),
+      )
+    } else if (!this.writableFinished) {
+      this.destroy(
+        new TunnelError('TUN_ERR_CONN_CLOSED', 'the connection closed before this side finished writing'),
+      )
+    } else this.destroy()
+  }
+}

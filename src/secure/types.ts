@@ -1,0 +1,47 @@
+/**
+ * The secure channel turns a transport Conn into an authenticated, encrypted Conn: after
+ * `secureOutbound`/`secureInbound` resolve, the remote node's id is proven (Noise IK or XX with
+ * static keys bound to Ed25519 ids) and every byte is sealed in AEAD records.
+ */
+import type { Conn } from '../transport/types.ts'
+
+/** A Conn whose remote end proved its identity; bytes are plaintext here, ciphertext below. */
+export interface SecureConn extends Conn {
+  /** The proven id of the remote node (52-character base32 Ed25519 public key). */
+  readonly remoteId: string
+  /** The payload the remote sent in the handshake (after its Ed25519 key), for the layers above. */
+  readonly remotePayload: Uint8Array
+  /** Noise handshake hash: the same on both ends and unique per session (channel binding). */
+  readonly handshakeHash: Uint8Array
+  readonly pattern: 'XX' | 'IK'
+  /** Records sealed and opened so far. */
+  readonly records: { readonly sent: number; readonly received: number }
+}
+
+export interface SecureOptions {
+  /** This side's handshake payload for the layers above (at most MAX_HANDSHAKE_PAYLOAD bytes). */
+  payload?: Uint8Array
+  /** Default HANDSHAKE_TIMEOUT_MS. */
+  handshakeTimeoutMs?: number
+  signal?: AbortSignal
+  /** Rekey limits (tests lower them; both ends must agree). */
+  rekey?: { records?: number; bytes?: number }
+}
+
+export interface OutboundOptions extends SecureOptions {
+  /** The id the remote must prove. Given: Noise IK (one round trip); absent: XX (learns the id). */
+  remoteId?: string
+  /** Force XX even with a known id (the id is still checked). */
+  pattern?: 'XX' | 'IK'
+}
+
+export interface InboundOptions extends SecureOptions {
+  /** Shared by a listener's handshakes to cap how many are in progress at once. */
+  gate?: HandshakeGateLike
+}
+
+export interface HandshakeGateLike {
+  /** Takes a slot; false when full. */
+  tryEnter(): boolean
+  leave(): void
+}
