@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   TUN_ERR_GOAWAY: 'the link is going away: no new streams are accepted on it',
   TUN_ERR_PEER_TIMEOUT: 'the peer stopped answering keepalive pings (dead peer)',
   TUN_ERR_LINK_CLOSED: 'the link closed while the operation was under way',
+  TUN_ERR_UNAUTHORIZED: 'the remote node refused this node: its id or credentials are not allowed there',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
