@@ -5,7 +5,7 @@ import { ERROR_CODES, TunnelError, describeError, isTunnelError } from '../../sr
 
 test('docs/errors.md lists exactly the codes in src/errors.ts', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')
-  const documented = new Set([...doc.matchAll(/^\| `(TUN_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]))
+  const documented = new Set([...doc.matchAll(/^\|\s*`(TUN_ERR_[A-Z_]+)`\s*\|/gm)].map((m) => m[1]))
   assert.deepEqual([...documented].sort(), Object.keys(ERROR_CODES).sort())
 })
 
