@@ -14,16 +14,16 @@ import { TunnelError } from '../errors.ts'
 
 const P = 2n ** 255n - 19n
 
-function modPow(base: bigint, exp: bigint): bigint {
-  let result = 1n
-  let b = base % P
-  let e = exp
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % P
-    b = (b * b) % P
-    e >>= 1n
+/** Modular inverse by the extended Euclidean algorithm (public values only; ~20x faster than a^(p-2)). */
+function modInverse(a: bigint): bigint {
+  let [r0, r1] = [P, ((a % P) + P) % P]
+  let [t0, t1] = [0n, 1n]
+  while (r1 !== 0n) {
+    const q = r0 / r1
+    ;[r0, r1] = [r1, r0 - q * r1]
+    ;[t0, t1] = [t1, t0 - q * t1]
   }
-  return result
+  return ((t0 % P) + P) % P
 }
 
 function bytesToBigLE(bytes: Uint8Array): bigint {
@@ -53,7 +53,7 @@ export function ed25519PublicToX25519(edPublic: Uint8Array): Uint8Array {
   const denominator = (1n - y + P) % P
   if (denominator === 0n)
     throw new TunnelError('TUN_ERR_KEY_INVALID', 'Ed25519 public key is a low-order point')
-  const u = ((1n + y) * modPow(denominator, P - 2n)) % P
+  const u = ((1n + y) * modInverse(denominator)) % P
   return bigToBytesLE(u, 32)
 }
 

@@ -139,10 +139,19 @@ export function publicKeyFromId(id: string): Uint8Array {
   }
 }
 
+const dhKeys = new Map<string, Uint8Array>()
+/** Ids whose X25519 key is remembered (a dialer computes it on every IK handshake). */
+const DH_KEY_CACHE = 1024
+
 /** The X25519 (Noise static) public key of the node named by `id`. */
 export function dhPublicKeyFromId(id: string): Uint8Array {
+  const cached = dhKeys.get(id)
+  if (cached !== undefined) return new Uint8Array(cached)
   try {
-    return ed25519PublicToX25519(publicKeyFromId(id))
+    const key = ed25519PublicToX25519(publicKeyFromId(id))
+    if (dhKeys.size >= DH_KEY_CACHE) dhKeys.delete(dhKeys.keys().next().value as string)
+    dhKeys.set(id, key)
+    return new Uint8Array(key)
   } catch (err) {
     if (err instanceof TunnelError && err.code === 'TUN_ERR_ID_INVALID') throw err
     throw new TunnelError('TUN_ERR_ID_INVALID', 'the id does not name a valid Ed25519 key', { cause: err })
