@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import { type TestContext, describe, test } from 'node:test'
-import { isTunnelError } from '../../src/errors.ts'
+import { type ErrorCode, isTunnelError } from '../../src/errors.ts'
 import type { TransportAddress } from '../../src/address/types.ts'
 import type { Conn, DialOptions, ListenOptions, Listener, Transport } from '../../src/transport/types.ts'
 
@@ -22,6 +22,8 @@ export interface ComplianceSetup {
   listenAddress: TransportAddress
   listenOptions?: ListenOptions
   dialOptions?: DialOptions
+  /** Codes a peer may see when the other end is destroyed. Default: TUN_ERR_CONN_RESET, TUN_ERR_CONN_CLOSED. */
+  resetCodes?: ErrorCode[]
   cleanup?(): Promise<void>
 }
 
@@ -293,7 +295,7 @@ export function transportCompliance(name: string, make: () => Promise<Compliance
         )
         if (err !== undefined) {
           assert.ok(
-            isTunnelError(err, 'TUN_ERR_CONN_RESET', 'TUN_ERR_CONN_CLOSED'),
+            isTunnelError(err, ...(h.setup.resetCodes ?? ['TUN_ERR_CONN_RESET', 'TUN_ERR_CONN_CLOSED'])),
             `unexpected error: ${err}`,
           )
         }
