@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint'
 import burrow from './tools/eslint-layers.js'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test/vectors/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test/vectors/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,7 +11,8 @@
  * ```
  */
 import type { Duplex } from 'node:stream'
-import type { TunnelError } from '../errors.ts'
+import { isTunnelError, type TunnelError } from '../errors.ts'
+import type { SecureConn } from '../secure/types.ts'
 import { linkClosedError } from './codes.ts'
 import type { MuxClock } from './types.ts'
 
@@ -37,15 +38,22 @@ export class ConnBinding {
     this.conn = conn
     this.clock = clock
     this.lingerMs = lingerMs
-    conn.on('data', on.data)
-    conn.on('drain', on.drain)
+    const fast = conn as Partial<Pick<SecureConn, 'attachSink'>>
+    if (typeof fast.attachSink === 'function') fast.attachSink({ data: on.data, drain: on.drain })
+    else {
+      conn.on('data', on.data)
+      conn.on('drain', on.drain)
+    }
     conn.on('end', () => {
       this.peerEnded = true
       on.end()
       this.maybeDestroy()
     })
     conn.on('finish', () => this.maybeDestroy())
-    conn.on('error', (err: Error) => on.gone(linkClosedError(`the link failed: ${err.message}`, err)))
+    // A coded error from below (TUN_ERR_DECRYPT, _TRUNCATED, ...) is kept as it is: it says what failed.
+    conn.on('error', (err: Error) =>
+      on.gone(isTunnelError(err) ? err : linkClosedError(`the link failed: ${err.message}`, err)),
+    )
     conn.on('close', () => {
       if (this.linger !== undefined) this.clock.clearTimeout(this.linger)
       this.linger = undefined

@@ -158,7 +158,7 @@ export class MuxSession
     let drop: DatagramDropReason | undefined
     if (this.state === 'closed') drop = 'closed'
     else if (payload.length > this.peer.maxDatagram) drop = 'too-large'
-    else if (this.conn.writableLength > this.o.datagramBudget) drop = 'congested'
+    else if (this.writer.backlog > this.o.datagramBudget) drop = 'congested'
     if (drop !== undefined) {
       this.dropped[drop]++
       return false

@@ -61,7 +61,7 @@ export interface MuxOptions {
   maxFrame?: number
   /** Largest datagram accepted (advertised as MAX_DATAGRAM). Default 65,000. */
   maxDatagram?: number
-  /** Datagrams are dropped (`congested`) while the link's writableLength is over this. Default 256 KiB. */
+  /** Datagrams are dropped (`congested`) while the link's backlog (unsent bytes) is over this. Default 256 KiB. */
   datagramBudget?: number
   /** Each stream's writable high-water mark: write() returns false above it. Default 64 KiB. */
   streamHighWaterMark?: number

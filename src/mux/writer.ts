@@ -20,6 +20,7 @@
  * ```
  */
 import type { Duplex } from 'node:stream'
+import type { SecureConn } from '../secure/types.ts'
 
 /** A stream as the writer's round-robin queue sees it (an intrusive list: no allocation per turn). */
 export interface WriteTurn {
@@ -39,30 +40,46 @@ export class LinkWriter {
   /** Conn backlog (writableLength) beyond which a control frame is refused; set by the session. */
   controlLimit = Infinity
   readonly conn: Duplex
+  /** False when the conn seals what is written in one tick together by itself (the secure channel). */
+  private readonly corks: boolean
   private corked = false
   private head: WriteTurn | null = null
   private tail: WriteTurn | null = null
 
+  /** The secure channel's direct write (no Writable machinery, one record per tick), when the conn has it. */
+  private readonly direct: ((chunk: Uint8Array) => boolean) | undefined
+
   constructor(conn: Duplex) {
     this.conn = conn
+    const fast = conn as Partial<Pick<SecureConn, 'writeDirect'>>
+    this.direct = typeof fast.writeDirect === 'function' ? fast.writeDirect.bind(conn) : undefined
+    this.corks = this.direct === undefined
+  }
+
+  /** Bytes written and not yet sent by the transport. */
+  get backlog(): number {
+    const b = (this.conn as Partial<Pick<SecureConn, 'backlog'>>).backlog
+    return b ?? this.conn.writableLength
   }
 
   /** Writes one buffer (a frame header, a body piece, or a whole control frame). */
   write(buf: Uint8Array): void {
     if (this.closed) return
-    if (!this.corked) {
+    if (this.corks && !this.corked) {
       this.corked = true
       this.conn.cork()
       process.nextTick(uncork, this)
     }
     this.bytesSent += buf.length
-    if (!this.conn.write(buf)) this.congested = true
+    if (this.direct !== undefined) {
+      if (!this.direct(buf)) this.congested = true
+    } else if (!this.conn.write(buf)) this.congested = true
   }
 
   /** Writes a control frame unless the conn backlog is over controlLimit (then false: the peer is not reading). */
   writeControl(frame: Uint8Array): boolean {
     if (this.closed) return true
-    if (this.conn.writableLength > this.controlLimit) return false
+    if (this.backlog > this.controlLimit) return false
     this.write(frame)
     return true
   }

@@ -15,7 +15,7 @@ import { Duplex } from 'node:stream'
 import { TunnelError, isTunnelError } from '../errors.ts'
 import type { Conn, ConnInfo } from '../transport/types.ts'
 import { MAX_RECORD_PLAINTEXT, RecordOpener, RecordSealer, type RekeyLimits } from './record.ts'
-import type { SecureConn } from './types.ts'
+import type { PlaintextSink, SecureConn } from './types.ts'
 
 /** Plaintext the readable side buffers before it pauses the Conn. */
 export const READ_HIGH_WATER = 256 * 1024
@@ -50,6 +50,8 @@ export class SecureChannel extends Duplex implements SecureConn {
   #flushScheduled = false
   #held: Callback | undefined
   #started = false
+  #sink: PlaintextSink | undefined
+  #prepareScheduled = false
 
   constructor(conn: Conn, init: ChannelInit) {
     super({
@@ -86,6 +88,22 @@ export class SecureChannel extends Duplex implements SecureConn {
 
   get records(): { sent: number; received: number } {
     return { sent: this.#sealer.records, received: this.#opener.records }
+  }
+
+  attachSink(sink: PlaintextSink): void {
+    this.#sink = sink
+    this.resume() // nothing is pushed but the end: keep flowing so 'end' is emitted
+  }
+
+  writeDirect(chunk: Uint8Array): boolean {
+    if (this.destroyed || this.writableEnded) return false
+    this.#enqueue(chunk)
+    this.#scheduleFlush()
+    return !this.#conn.writableNeedDrain
+  }
+
+  get backlog(): number {
+    return this.#pendingBytes + this.#conn.writableLength + this.writableLength
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
@@ -135,12 +153,16 @@ export class SecureChannel extends Duplex implements SecureConn {
   }
 
   #afterEnqueue(callback: Callback): void {
+    this.#scheduleFlush()
+    if (this.#conn.writableNeedDrain) this.#held = callback
+    else callback()
+  }
+
+  #scheduleFlush(): void {
     if (this.#pendingBytes > 0 && !this.#flushScheduled) {
       this.#flushScheduled = true
       process.nextTick(this.#flushTick)
     }
-    if (this.#conn.writableNeedDrain) this.#held = callback
-    else callback()
   }
 
   /** Seals exactly one full record from the head of the pending pieces. */
@@ -182,8 +204,34 @@ export class SecureChannel extends Duplex implements SecureConn {
     this.#writeRecord(this.#sealer.seal(pieces, length))
   }
 
+  /**
+   * Makes the next records' cipher contexts once the event loop is idle, so a reply or the next
+   * request does not pay for them on its way (RecordSealer.prepare).
+   */
+  #schedulePrepare(): void {
+    if (this.#prepareScheduled) return
+    this.#prepareScheduled = true
+    setImmediate(this.#prepare)
+  }
+
+  readonly #prepare = (): void => {
+    this.#prepareScheduled = false
+    if (this.destroyed) return
+    try {
+      if (!this.writableEnded) this.#sealer.prepare()
+      this.#opener.prepare()
+    } catch (err) {
+      this.destroy(err as Error)
+    }
+  }
+
   #writeRecord(buffers: Buffer[]): void {
+    this.#schedulePrepare()
     const conn = this.#conn
+    if (buffers.length === 1) {
+      conn.write(buffers[0] as Buffer)
+      return
+    }
     conn.cork()
     for (const b of buffers) conn.write(b)
     conn.uncork()
@@ -197,8 +245,11 @@ export class SecureChannel extends Duplex implements SecureConn {
       this.destroy(err as Error)
       return
     }
+    this.#schedulePrepare()
     let full = false
-    for (const piece of plaintext) full = !this.push(piece) || full
+    const sink = this.#sink
+    if (sink !== undefined) for (const piece of plaintext) sink.data(piece)
+    else for (const piece of plaintext) full = !this.push(piece) || full
     if (this.#opener.ended) {
       this.push(null)
       this.#conn.resume()
@@ -217,6 +268,7 @@ export class SecureChannel extends Duplex implements SecureConn {
     const held = this.#held
     this.#held = undefined
     held?.()
+    this.#sink?.drain()
   }
 
   readonly #onError = (err: Error): void => {

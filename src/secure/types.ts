@@ -5,6 +5,16 @@
  */
 import type { Conn } from '../transport/types.ts'
 
+/**
+ * A reader that takes plaintext as it is decrypted, without the Readable side (the multiplexer:
+ * it never applies backpressure to the channel, each of its streams being bounded by its window).
+ */
+export interface PlaintextSink {
+  data(piece: Buffer): void
+  /** The transport below drained: writeDirect() may be called again after it returned false. */
+  drain(): void
+}
+
 /** A Conn whose remote end proved its identity; bytes are plaintext here, ciphertext below. */
 export interface SecureConn extends Conn {
   /** The proven id of the remote node (52-character base32 Ed25519 public key). */
@@ -16,6 +26,18 @@ export interface SecureConn extends Conn {
   readonly pattern: 'XX' | 'IK'
   /** Records sealed and opened so far. */
   readonly records: { readonly sent: number; readonly received: number }
+  /**
+   * The fast path for one trusted reader-writer (the multiplexer): plaintext goes to `sink`
+   * instead of 'data' events. Call once, before any data is read.
+   */
+  attachSink(sink: PlaintextSink): void
+  /**
+   * Queues bytes for the current record without the Writable machinery. Returns false when the
+   * transport is congested (wait for sink.drain()). Writes in one tick still share one record.
+   */
+  writeDirect(chunk: Uint8Array): boolean
+  /** Plaintext queued for sealing plus ciphertext the transport has not sent: the real backlog. */
+  readonly backlog: number
 }
 
 export interface SecureOptions {
