@@ -1,0 +1,21 @@
+/**
+ * npm run bench — every benchmark, in one run, printing each table. Each bench also runs alone:
+ *   npm run bench:link    transport + Noise + mux against TCP and TLS 1.3 (bench/link.ts)
+ */
+import { runLinkBench } from './link.ts'
+import { machine, printTable } from './lib/stats.ts'
+
+console.log(`burrow benchmarks: ${machine()}`)
+for (const layout of ['pair', 'split'] as const) {
+  console.log(`\nlink, layout: ${layout}`)
+  printTable(
+    await runLinkBench(layout),
+    ['tcp', 'tls', 'tls-chacha', 'burrow'],
+    [
+      ['burrow', 'tls'],
+      ['burrow', 'tls-chacha'],
+      ['burrow', 'tcp'],
+    ],
+  )
+}
+process.exit(0)
