@@ -11,6 +11,7 @@
  * | `ws://host[:port][/path]`     | `{ kind: 'ws', host, port, path }`      | WHATWG URL; port 80, path `/` default  |
  * | `wss://host[:port][/path]`    | `{ kind: 'wss', host, port, path }`     | port 443 by default                    |
  * | `...~noise:<id>`              | `id`                                    | the node that must answer (52-char id) |
+ * | `...~noise:<r>~tunnel:<id>`   | `id: r, tunnel: id`                     | peer `<id>` reached through relay `<r>` |
  *
  * The grammar splits `ws://host:8080/x` at its colons (name `ws`, args `//host`, `8080/x`), so the
  * ws arguments are joined back with `:` and read as a URL; `~`, `;` and `!` inside a URL must still
@@ -25,7 +26,7 @@ import type { AddressAlternative, AddressPart, NodeAddress, TransportAddress } f
 /** Protocol names this build can dial or listen on (`net` is an alias of `tcp`). */
 export const SUPPORTED_PROTOCOLS: readonly string[] = ['tcp', 'net', 'unix', 'ws', 'wss']
 /** Transform names this build can apply. */
-export const SUPPORTED_TRANSFORMS: readonly string[] = ['noise']
+export const SUPPORTED_TRANSFORMS: readonly string[] = ['noise', 'tunnel']
 /** The port a ws/wss URL means when it names none (RFC 6455). */
 export const DEFAULT_PORTS = { ws: 80, wss: 443 } as const
 
@@ -155,13 +156,24 @@ export function toNodeAddress(alt: AddressAlternative): NodeAddress {
     const protocol = alt.protocol
     const transport = transportOf(protocol)
     let id: string | undefined
+    let tunnel: string | undefined
     for (const t of alt.transforms) {
-      if (id !== undefined) throw syntax('more than one noise transform')
-      if (t.args.length !== 1) throw syntax(`noise takes one argument, the node id, got ${t.args.length}`)
-      id = t.args[0] ?? ''
-      publicKeyFromId(id)
+      if (t.args.length !== 1) throw syntax(`${t.name} takes one argument, a node id, got ${t.args.length}`)
+      const arg = t.args[0] ?? ''
+      if (t.name === 'noise') {
+        if (id !== undefined) throw syntax('more than one noise transform')
+        if (tunnel !== undefined) throw syntax('noise must come before tunnel')
+        id = arg
+      } else {
+        if (tunnel !== undefined) throw syntax('more than one tunnel transform')
+        if (id === undefined)
+          throw syntax('tunnel needs the relay named first: ~noise:<relay id>~tunnel:<peer id>')
+        tunnel = arg
+      }
+      publicKeyFromId(arg)
     }
-    return id === undefined ? { transport } : { transport, id }
+    if (id === undefined) return { transport }
+    return tunnel === undefined ? { transport, id } : { transport, id, tunnel }
   })
 }
 
@@ -231,8 +243,17 @@ function protocolPart(t: TransportAddress): AddressPart {
  */
 export function fromNodeAddress(a: NodeAddress): AddressAlternative {
   const protocol = protocolPart(a.transport)
-  if (a.id !== undefined) publicKeyFromId(a.id)
-  const alt = { protocol, transforms: a.id === undefined ? [] : [{ name: 'noise', args: [a.id] }] }
+  const transforms: AddressPart[] = []
+  if (a.id !== undefined) {
+    publicKeyFromId(a.id)
+    transforms.push({ name: 'noise', args: [a.id] })
+  }
+  if (a.tunnel !== undefined) {
+    if (a.id === undefined) throw syntax('a tunnel address needs the relay id')
+    publicKeyFromId(a.tunnel)
+    transforms.push({ name: 'tunnel', args: [a.tunnel] })
+  }
+  const alt = { protocol, transforms }
   formatAddress([alt]) // throws for what no string can carry (a unix path with a space, say)
   return alt
 }

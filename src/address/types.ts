@@ -40,9 +40,15 @@ export type TransportAddress =
   | { readonly kind: 'unix'; readonly path: string }
   | { readonly kind: 'ws' | 'wss'; readonly host: string; readonly port: number; readonly path: string }
 
-/** A typed alternative: where to connect and, with a `noise:<id>` transform, which node must answer. */
+/**
+ * A typed alternative: where to connect and, with a `noise:<id>` transform, which node must answer.
+ * With a further `tunnel:<id>` transform, the node there is a relay and the address reaches the
+ * peer `<id>` through it: `tcp:relay.example.com:7000~noise:<relay id>~tunnel:<server id>`.
+ */
 export interface NodeAddress {
   readonly transport: TransportAddress
   /** The id the remote must prove (from `~noise:<id>`); absent when the address names no key. */
   readonly id?: string
+  /** The peer to reach through the relay at this address (from `~tunnel:<id>`); needs `id`. */
+  readonly tunnel?: string
 }

@@ -105,8 +105,8 @@ const SYNTAX: [string, RegExp][] = [
   ['ws://h:65536/', /not a valid ws URL/],
   ['ws://[::1/', /not a valid ws URL/],
   ['ws://a$b/', /"\$" is not allowed/],
-  [`tcp:h:1~noise`, /noise takes one argument, the node id, got 0/],
-  [`tcp:h:1~noise:${ID}:x`, /noise takes one argument, the node id, got 2/],
+  [`tcp:h:1~noise`, /noise takes one argument, a node id, got 0/],
+  [`tcp:h:1~noise:${ID}:x`, /noise takes one argument, a node id, got 2/],
   [`tcp:h:1~noise:${ID}~noise:${ID}`, /more than one noise transform/],
 ]
 
@@ -156,7 +156,7 @@ describe('unsupported protocols and transforms', () => {
     })
     assert.throws(() => parseNodeAddresses('tcp:h:1~shs:key'), {
       code: 'TUN_ERR_ADDRESS_UNSUPPORTED',
-      message: /unsupported transform "shs" \(known: noise\)/,
+      message: /unsupported transform "shs" \(known: noise, tunnel\)/,
     })
   })
   test('names are judged before arguments', () => {
@@ -301,6 +301,46 @@ describe('typed round trips (fast-check)', () => {
         assert.equal(formatNodeAddresses(parseNodeAddresses(text)), text)
       }),
       { numRuns: 1000 },
+    )
+  })
+})
+
+describe('tunnel transform (a peer reached through a relay)', () => {
+  const relay = newId()
+  const server = newId()
+  test('parses noise then tunnel, and formats back to the same string', () => {
+    const text = `tcp:relay.example.com:7000~noise:${relay}~tunnel:${server}`
+    const [a] = parseNodeAddresses(text)
+    assert.deepEqual(a, {
+      transport: { kind: 'tcp', host: 'relay.example.com', port: 7000 },
+      id: relay,
+      tunnel: server,
+    })
+    assert.equal(formatNodeAddress(a as NodeAddress), text)
+  })
+  test('alternatives may mix a direct address and relayed ones', () => {
+    const text = `tcp:10.0.0.5:7001~noise:${server};wss://relay.example.com/burrow~noise:${relay}~tunnel:${server}`
+    const list = parseNodeAddresses(text)
+    assert.equal(list[0]?.tunnel, undefined)
+    assert.equal(list[1]?.tunnel, server)
+    assert.equal(formatNodeAddresses(list), text)
+  })
+  test('tunnel without the relay id, twice, or before noise is a syntax error', () => {
+    for (const bad of [
+      `tcp:h:1~tunnel:${server}`,
+      `tcp:h:1~noise:${relay}~tunnel:${server}~tunnel:${server}`,
+      `tcp:h:1~tunnel:${server}~noise:${relay}`,
+    ]) {
+      assert.throws(() => parseNodeAddresses(bad), { code: 'TUN_ERR_ADDRESS_SYNTAX' }, bad)
+    }
+    assert.throws(() => parseNodeAddresses(`tcp:h:1~noise:${relay}~tunnel:nope`), {
+      code: 'TUN_ERR_ID_INVALID',
+    })
+    assert.throws(
+      () => formatNodeAddress({ transport: { kind: 'tcp', host: 'h', port: 1 }, tunnel: server }),
+      {
+        code: 'TUN_ERR_ADDRESS_SYNTAX',
+      },
     )
   })
 })
