@@ -12,6 +12,22 @@ interface Entry {
 }
 
 const COMMANDS: Record<string, Entry> = {
+  relay: {
+    description: 'run a relay that peers link to (it forwards ciphertext only)',
+    load: () => import('./commands/relay.ts'),
+  },
+  serve: {
+    description: 'offer local services to allowed clients through relays',
+    load: () => import('./commands/serve.ts'),
+  },
+  open: {
+    description: 'listen locally and tunnel each connection to a server peer',
+    load: () => import('./commands/open.ts'),
+  },
+  connect: {
+    description: 'tunnel stdin/stdout to a server peer (OpenSSH ProxyCommand)',
+    load: () => import('./commands/connect.ts'),
+  },
   keygen: {
     description: 'create an identity key file and print its id',
     load: () => import('./commands/keygen.ts'),

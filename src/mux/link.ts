@@ -54,8 +54,15 @@ export interface PeerInfo {
   readonly info: ConnInfo
 }
 
-/** true to admit; a string (the reason sent to the peer) to refuse. */
-export type Authorize = (peer: PeerInfo) => true | string | Promise<true | string>
+/** Why a listener refused a peer: LINK_UNAUTHORIZED, LINK_BUSY, or a code of the layer above. */
+export interface Refusal {
+  code: number
+  reason: string
+}
+
+/** true to admit; a string (the reason sent to the peer, as LINK_UNAUTHORIZED) or a Refusal to refuse. */
+export type Verdict = true | string | Refusal
+export type Authorize = (peer: PeerInfo) => Verdict | Promise<Verdict>
 
 export interface ListenLinkOptions extends LinkOptions {
   authorize?: Authorize
@@ -174,7 +181,7 @@ export async function acceptLinkOver(
     gate: options.gate,
   })
   if (options.authorize) {
-    let verdict: true | string
+    let verdict: Verdict
     try {
       verdict = await options.authorize({
         id: secure.remoteId,
@@ -185,8 +192,10 @@ export async function acceptLinkOver(
       verdict = `admission failed: ${describeError(err)}`
     }
     if (verdict !== true) {
-      refuse(secure, LINK_UNAUTHORIZED, verdict)
-      throw new TunnelError('TUN_ERR_UNAUTHORIZED', `refused ${secure.remoteId}: ${verdict}`)
+      const { code, reason } =
+        typeof verdict === 'string' ? { code: LINK_UNAUTHORIZED, reason: verdict } : verdict
+      refuse(secure, code, reason)
+      throw errorForRefusal(code, `refused ${secure.remoteId}: ${reason}`)
     }
   }
   return new Link(secure, new MuxSession(secure, { ...muxOptions(options), initiator: false }), false)
@@ -226,25 +235,8 @@ function ready(session: MuxSession, secure: SecureConn, options: LinkOptions): P
         cleanup()
         resolve()
       })
-    const onGoaway = (code: number, reason: string) => {
-      if (code === LINK_UNAUTHORIZED) {
-        fail(
-          new TunnelError('TUN_ERR_UNAUTHORIZED', `${secure.remoteId} refused this node: ${reason}`, {
-            wireCode: code,
-          }),
-        )
-      } else if (code === LINK_BUSY) {
-        fail(
-          new TunnelError('TUN_ERR_LINK_CLOSED', `${secure.remoteId} is busy: ${reason}`, { wireCode: code }),
-        )
-      } else {
-        fail(
-          new TunnelError('TUN_ERR_GOAWAY', `${secure.remoteId} closed the link at once: ${reason}`, {
-            wireCode: code,
-          }),
-        )
-      }
-    }
+    const onGoaway = (code: number, reason: string) =>
+      fail(errorForRefusal(code, `${secure.remoteId} refused this node: ${reason}`))
     const onClose = (err: Error | undefined) => {
       if (settled) return
       settled = true
@@ -261,6 +253,17 @@ function ready(session: MuxSession, secure: SecureConn, options: LinkOptions): P
     session.once('close', onClose)
     options.signal?.addEventListener('abort', onAbort, { once: true })
   })
+}
+
+/** The local error for a listener's refusal code. */
+export function errorForRefusal(code: number, message: string): TunnelError {
+  const local =
+    code === LINK_UNAUTHORIZED
+      ? 'TUN_ERR_UNAUTHORIZED'
+      : code === LINK_BUSY
+        ? 'TUN_ERR_SESSION_LIMIT'
+        : 'TUN_ERR_GOAWAY'
+  return new TunnelError(local, message, { wireCode: code })
 }
 
 function muxOptions(o: LinkOptions): Omit<MuxOptions, 'initiator'> {
