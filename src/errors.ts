@@ -51,12 +51,15 @@ export const ERROR_CODES = {
   TUN_ERR_LINK_CLOSED: 'the link closed while the operation was under way',
   TUN_ERR_UNAUTHORIZED: 'the remote node refused this node: its id or credentials are not allowed there',
   // Tunnels: relay, serve, open, connect.
-  TUN_ERR_PEER_NOT_FOUND: 'the relay has no announced peer with that id (the server peer is not connected to it)',
+  TUN_ERR_PEER_NOT_FOUND:
+    'the relay has no announced peer with that id (the server peer is not connected to it)',
   TUN_ERR_TARGET_DENIED: 'the server peer does not allow that target (not in its allow-list)',
   TUN_ERR_TARGET_REFUSED: 'the server peer reached the target host, but nothing accepted the connection',
-  TUN_ERR_TARGET_UNREACHABLE: 'the server peer could not reach the target (name not found, no route, timeout)',
+  TUN_ERR_TARGET_UNREACHABLE:
+    'the server peer could not reach the target (name not found, no route, timeout)',
   TUN_ERR_SESSION_LIMIT: 'a limit of sessions or streams was reached at the server peer or the relay',
-  TUN_ERR_PATH_DOWN: 'no path to the server peer came up within the wait bound (relay unreachable or peer gone)',
+  TUN_ERR_PATH_DOWN:
+    'no path to the server peer came up within the wait bound (relay unreachable or peer gone)',
   TUN_ERR_BAD_REQUEST: 'a stream open header was malformed or asked for something unknown',
 } as const
 

@@ -63,6 +63,8 @@ export class MuxStream extends Duplex implements MuxStreamLike, WriteTurn {
   state: MuxStreamState = 'open'
   /** The RESET code this stream ended with (sent or received), when it was reset. */
   resetCode: number | undefined
+  /** The reason the peer gave with its RESET (empty if none, or not reset by the peer). */
+  resetReason = ''
   /** Stream payload bytes received / sent. */
   bytesIn = 0
   bytesOut = 0
@@ -200,6 +202,7 @@ export class MuxStream extends Duplex implements MuxStreamLike, WriteTurn {
   onReset(code: number, reason: string): void {
     if (isStreamDone(this.state)) return
     this.resetCode = code
+    this.resetReason = reason
     this.enter('reset')
     const text = reason === '' ? '' : `: ${reason}`
     this.destroy(

@@ -141,10 +141,8 @@ export class Server extends EventEmitter<ServeEvents> {
       authorize: (peer) => this.#admit(peer.id),
     }).then(
       (link) => this.#adopt(link, relay.relayAddress),
-      (err: Error) => {
-        stream.destroy()
-        this.emit('refused', { client: from, err })
-      },
+      // The stream is left to the handshake: a refusal is flushed to the client, then closed.
+      (err: Error) => this.emit('refused', { client: from, err }),
     )
   }
 

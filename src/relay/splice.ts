@@ -10,6 +10,8 @@ import { ResetCode } from '../mux/wire.ts'
 
 interface Resettable extends Duplex {
   reset?(code?: number, reason?: string): void
+  /** The reason its peer sent with a RESET (MuxStream). */
+  resetReason?: string
 }
 
 export interface SpliceCounters {
@@ -31,7 +33,8 @@ export function splice(a: Resettable, b: Resettable): Promise<SpliceCounters> {
       isTunnelError(err, 'TUN_ERR_STREAM_RESET') && err.wireCode !== undefined
         ? err.wireCode
         : ResetCode.CANCEL
-    if (typeof to.reset === 'function') to.reset(code, isTunnelError(err) ? err.message.slice(0, 200) : '')
+    // Pass the peer's own reason on unchanged: the relay adds nothing to what the peers say.
+    if (typeof to.reset === 'function') to.reset(code, from.resetReason ?? '')
     else to.destroy()
     from.unpipe(to)
   }

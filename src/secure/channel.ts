@@ -82,7 +82,9 @@ export class SecureChannel extends Duplex implements SecureConn {
       conn.on('data', this.#onData)
       conn.on('end', this.#onEnd)
       if (init.leftover.length > 0) this.#onData(init.leftover)
-      if (!this.destroyed && !this.#opener.ended) conn.resume()
+      // The transport may have ended during the handshake's last step, before 'end' was listened to.
+      if (conn.readableEnded) this.#onEnd()
+      else if (!this.destroyed && !this.#opener.ended) conn.resume()
     })
   }
 

@@ -31,8 +31,10 @@ export class HandshakeReader {
 
   /** Resolves with exactly `n` bytes. */
   read(n: number): Promise<Buffer> {
-    if (this.failure) return Promise.reject(this.failure)
+    // Bytes that arrived before an EOF or error are still delivered: a reply, its first records
+    // and the end can come in one burst.
     if (this.buf.length >= n) return Promise.resolve(this.take(n))
+    if (this.failure) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
       this.waiter = { need: n, resolve, reject }
       if (this.conn.isPaused()) this.conn.resume()
