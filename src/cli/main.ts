@@ -80,5 +80,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A closed stdout or stderr (`burrow relay | head`, a terminal gone) must not kill a daemon: the
+// output is lost, the relay, server or tunnel keeps running.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+  })
+}
+
 const code = await main(process.argv.slice(2))
 process.exitCode = code

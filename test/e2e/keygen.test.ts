@@ -42,16 +42,24 @@ test('keygen refuses to overwrite without --force', async () => {
   assert.notEqual(forced.stdout, first.stdout)
 })
 
-test('usage errors exit 2: unknown flag, unknown command, missing --key', async () => {
+test('burrow id without --key shows the default identity, created once in the data dir', async () => {
+  const data = path.join(dir, 'data')
+  const first = await runBurrow(['id', '--data-dir', data])
+  assert.equal(first.code, 0, first.stderr)
+  assert.match(first.stderr, /created a new identity/)
+  const again = await runBurrow(['id', '--data-dir', data])
+  assert.equal(again.stdout, first.stdout)
+  assert.equal(again.stderr, '')
+  assert.equal(statSync(path.join(data, 'id.key')).mode & 0o777, 0o600)
+})
+
+test('usage errors exit 2: unknown flag, unknown command', async () => {
   const unknownFlag = await runBurrow(['id', '--kee', 'x'])
   assert.equal(unknownFlag.code, 2)
   assert.match(unknownFlag.stderr, /Unknown option '--kee'/)
   const unknownCmd = await runBurrow(['frobnicate'])
   assert.equal(unknownCmd.code, 2)
   assert.match(unknownCmd.stderr, /unknown command "frobnicate"/)
-  const missing = await runBurrow(['id'])
-  assert.equal(missing.code, 2)
-  assert.match(missing.stderr, /--key is required/)
 })
 
 test('burrow --help lists the commands, and each command has --help', async () => {

@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
 import { TunnelError } from '../../errors.ts'
 import { serve } from '../../peer/serve.ts'
 import { formatTargetUrl, parseTargetUrl } from '../../policy/resolve.ts'
@@ -70,10 +72,10 @@ export default defineCommand({
     let defaultTarget: string | undefined
     if (flags['expose-tcp'] !== undefined) {
       const target = parseTargetUrl(`tcp://${flags['expose-tcp'].replace(/^tcp:\/\//, '')}`)
-      defaultTarget = formatTargetUrl(target)
-      rules.push(
-        target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`,
-      )
+      // Resolved once, now: the address is both the rule and the default target (resolve-once rule).
+      const address = isIP(target.host) ? target.host : await resolveHost(target.host)
+      defaultTarget = formatTargetUrl({ ...target, host: address })
+      rules.push(address.includes(':') ? `[${address}]:${target.port}` : `${address}:${target.port}`)
     }
     if (rules.length === 0) {
       throw new TunnelError(
@@ -145,3 +147,11 @@ export default defineCommand({
     server.close()
   },
 })
+
+async function resolveHost(host: string): Promise<string> {
+  try {
+    return (await lookup(host)).address
+  } catch (err) {
+    throw new TunnelError('TUN_ERR_HOST_NOT_FOUND', `--expose-tcp: cannot resolve ${host}`, { cause: err })
+  }
+}
