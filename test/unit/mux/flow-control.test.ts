@@ -65,75 +65,76 @@ async function transfer(
   return bytes / 1e6 / seconds
 }
 
-test(
-  'a stalled stream holds at most its window; another stream keeps its speed; then every stalled byte arrives',
-  { timeout: 120_000 },
-  async () => {
-    const p = await sessionPair('tcp')
-    const incoming: MuxStream[] = []
-    const waiters: Array<(s: MuxStream) => void> = []
-    p.server.on('stream', (s) => {
-      const w = waiters.shift()
-      if (w) w(s)
-      else incoming.push(s)
-    })
-    const accept = (): Promise<MuxStream> => {
-      const s = incoming.shift()
-      return s ? Promise.resolve(s) : new Promise((resolve) => waiters.push(resolve))
-    }
-    const rss0 = process.memoryUsage().rss
+for (const kind of ['tcp', 'secure'] as const)
+  test(
+    `${kind}: a stalled stream holds at most its window; another stream keeps its speed; then every stalled byte arrives`,
+    { timeout: 120_000 },
+    async () => {
+      const p = await sessionPair(kind)
+      const incoming: MuxStream[] = []
+      const waiters: Array<(s: MuxStream) => void> = []
+      p.server.on('stream', (s) => {
+        const w = waiters.shift()
+        if (w) w(s)
+        else incoming.push(s)
+      })
+      const accept = (): Promise<MuxStream> => {
+        const s = incoming.shift()
+        return s ? Promise.resolve(s) : new Promise((resolve) => waiters.push(resolve))
+      }
+      const rss0 = process.memoryUsage().rss
 
-    await transfer(p.client, accept, ACTIVE_BYTES / 4) // warm-up: JIT and socket buffers
-    const solo = await transfer(p.client, accept)
+      await transfer(p.client, accept, ACTIVE_BYTES / 4) // warm-up: JIT and socket buffers
+      const solo = await transfer(p.client, accept)
 
-    // The stalled stream: 8 MiB of random bytes written, never read on the server until the end.
-    const stalledData = randomBytes(STALLED_BYTES)
-    const stalledSender = p.client.openStream(Buffer.from('stalled'))
-    stalledSender.resume()
-    pump(stalledSender, stalledData, STALLED_BYTES)
-    const stalled = await accept()
-    while (stalled.readableLength < DEFAULT_INITIAL_WINDOW) await new Promise((r) => setTimeout(r, 5))
+      // The stalled stream: 8 MiB of random bytes written, never read on the server until the end.
+      const stalledData = randomBytes(STALLED_BYTES)
+      const stalledSender = p.client.openStream(Buffer.from('stalled'))
+      stalledSender.resume()
+      pump(stalledSender, stalledData, STALLED_BYTES)
+      const stalled = await accept()
+      while (stalled.readableLength < DEFAULT_INITIAL_WINDOW) await new Promise((r) => setTimeout(r, 5))
 
-    let maxReadable = 0
-    let maxAccounted = 0
-    const sample = (): void => {
-      maxReadable = Math.max(maxReadable, stalled.readableLength)
-      maxAccounted = Math.max(maxAccounted, stalled.bufferedIn)
-    }
-    const sampler = setInterval(sample, 5)
-    const contended: number[] = []
-    for (let i = 0; i < ATTEMPTS; i++) {
-      contended.push(await transfer(p.client, accept))
-      if (Math.max(...contended) >= MIN_RATIO * solo) break
-    }
-    clearInterval(sampler)
-    sample()
-    const rss1 = process.memoryUsage().rss
-    const best = Math.max(...contended)
-    console.log(
-      `flow control over loopback TCP: solo ${solo.toFixed(0)} MB/s, contended ${contended.map((c) => c.toFixed(0)).join(' / ')} MB/s ` +
-        `(best ${((100 * best) / solo).toFixed(0)}% of solo); stalled stream held ${maxReadable} bytes readable, ` +
-        `${maxAccounted} accounted (window ${stalled.window}); sender still holds ${stalledSender.writableLength} bytes; ` +
-        `RSS ${(rss0 / MiB).toFixed(0)} -> ${(rss1 / MiB).toFixed(0)} MiB`,
-    )
-    assert.ok(maxReadable <= DEFAULT_INITIAL_WINDOW + HELD_SLACK, `readable ${maxReadable}`)
-    assert.ok(maxAccounted <= DEFAULT_INITIAL_WINDOW + HELD_SLACK, `accounted ${maxAccounted}`)
-    assert.equal(stalled.window, DEFAULT_INITIAL_WINDOW, 'a stream that is not read never grows its window')
-    assert.ok(stalledSender.writableLength > 0, 'the stalled writer is held back by credit')
-    assert.ok(
-      best >= MIN_RATIO * solo,
-      `contended ${best.toFixed(0)} MB/s < ${MIN_RATIO} x solo ${solo.toFixed(0)} MB/s`,
-    )
+      let maxReadable = 0
+      let maxAccounted = 0
+      const sample = (): void => {
+        maxReadable = Math.max(maxReadable, stalled.readableLength)
+        maxAccounted = Math.max(maxAccounted, stalled.bufferedIn)
+      }
+      const sampler = setInterval(sample, 5)
+      const contended: number[] = []
+      for (let i = 0; i < ATTEMPTS; i++) {
+        contended.push(await transfer(p.client, accept))
+        if (Math.max(...contended) >= MIN_RATIO * solo) break
+      }
+      clearInterval(sampler)
+      sample()
+      const rss1 = process.memoryUsage().rss
+      const best = Math.max(...contended)
+      console.log(
+        `flow control over ${kind === 'secure' ? 'a link (loopback TCP + Noise)' : 'loopback TCP'}: solo ${solo.toFixed(0)} MB/s, contended ${contended.map((c) => c.toFixed(0)).join(' / ')} MB/s ` +
+          `(best ${((100 * best) / solo).toFixed(0)}% of solo); stalled stream held ${maxReadable} bytes readable, ` +
+          `${maxAccounted} accounted (window ${stalled.window}); sender still holds ${stalledSender.writableLength} bytes; ` +
+          `RSS ${(rss0 / MiB).toFixed(0)} -> ${(rss1 / MiB).toFixed(0)} MiB`,
+      )
+      assert.ok(maxReadable <= DEFAULT_INITIAL_WINDOW + HELD_SLACK, `readable ${maxReadable}`)
+      assert.ok(maxAccounted <= DEFAULT_INITIAL_WINDOW + HELD_SLACK, `accounted ${maxAccounted}`)
+      assert.equal(stalled.window, DEFAULT_INITIAL_WINDOW, 'a stream that is not read never grows its window')
+      assert.ok(stalledSender.writableLength > 0, 'the stalled writer is held back by credit')
+      assert.ok(
+        best >= MIN_RATIO * solo,
+        `contended ${best.toFixed(0)} MB/s < ${MIN_RATIO} x solo ${solo.toFixed(0)} MB/s`,
+      )
 
-    const received = await readAll(stalled)
-    assert.equal(received.length, STALLED_BYTES)
-    assert.equal(
-      createHash('sha256').update(received).digest('hex'),
-      createHash('sha256').update(stalledData).digest('hex'),
-    )
-    stalled.end()
-    await Promise.all([closed(stalled), closed(stalledSender)])
-    assert.equal(p.server.stats.streams.open, 0)
-    await p.close()
-  },
-)
+      const received = await readAll(stalled)
+      assert.equal(received.length, STALLED_BYTES)
+      assert.equal(
+        createHash('sha256').update(received).digest('hex'),
+        createHash('sha256').update(stalledData).digest('hex'),
+      )
+      stalled.end()
+      await Promise.all([closed(stalled), closed(stalledSender)])
+      assert.equal(p.server.stats.streams.open, 0)
+      await p.close()
+    },
+  )

@@ -3,9 +3,13 @@ import { once } from 'node:events'
 import type { Duplex, Readable } from 'node:stream'
 import { MuxSession } from '../../../src/mux/session.ts'
 import type { MuxOptions } from '../../../src/mux/types.ts'
+import { generateIdentity } from '../../../src/identity/keys.ts'
+import { secureInbound, secureOutbound } from '../../../src/secure/connect.ts'
+import type { Conn } from '../../../src/transport/types.ts'
 import { memoryPair, tcpPair } from '../../helpers/pair.ts'
 
-export type Kind = 'memory' | 'tcp'
+/** memory: in-memory pair; tcp: loopback sockets; secure: loopback sockets + the Noise channel (a link). */
+export type Kind = 'memory' | 'tcp' | 'secure'
 export const KINDS: Kind[] = ['memory', 'tcp']
 
 export interface SessionPair {
@@ -34,7 +38,16 @@ export async function sessionPair(
   let a: Duplex
   let b: Duplex
   if (kind === 'tcp') ({ a, b } = await tcpPair())
-  else [a, b] = memoryPair()
+  else if (kind === 'secure') {
+    const raw = await tcpPair()
+    const [alice, bob] = [generateIdentity(), generateIdentity()]
+    const conn = (d: Duplex): Conn =>
+      Object.assign(d, { info: { transport: 'tcp' as const, remote: '?', local: '?' } })
+    ;[a, b] = await Promise.all([
+      secureOutbound(conn(raw.a), alice, { remoteId: bob.id }),
+      secureInbound(conn(raw.b), bob),
+    ])
+  } else [a, b] = memoryPair()
   const client = new MuxSession(a, { keepaliveInterval: 0, ...clientOpts, initiator: true })
   const server = new MuxSession(b, { keepaliveInterval: 0, ...serverOpts, initiator: false })
   const pair: SessionPair = {
