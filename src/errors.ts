@@ -61,6 +61,20 @@ export const ERROR_CODES = {
   TUN_ERR_PATH_DOWN:
     'no path to the server peer came up within the wait bound (relay unreachable or peer gone)',
   TUN_ERR_BAD_REQUEST: 'a stream open header was malformed or asked for something unknown',
+  // Capability tokens.
+  TUN_ERR_TOKEN_INVALID: 'a token is malformed, truncated, or its signature does not verify',
+  TUN_ERR_TOKEN_EXPIRED: 'a token has expired',
+  TUN_ERR_TOKEN_NOT_YET_VALID: 'a token is not valid yet (its start time is in the future)',
+  TUN_ERR_TOKEN_REVOKED: 'a token (or the client identity it carries) was revoked by the server peer',
+  TUN_ERR_TOKEN_WRONG_SERVER: 'a client token was issued by another server peer',
+  TUN_ERR_TOKEN_KIND:
+    'a token of the wrong kind was given (a client token where a server token is needed, or the reverse)',
+  // Configuration.
+  TUN_ERR_CONFIG_INVALID: 'a configuration file is not valid (the message names the file, line and key)',
+  // Public ports (exposures).
+  TUN_ERR_EXPOSE_DENIED: 'the relay does not let this peer expose a public port (or not that port)',
+  TUN_ERR_PORT_UNAVAILABLE:
+    'the public port is reserved by another peer, in use, or outside the allowed range',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
