@@ -68,6 +68,8 @@ export interface ListenLinkOptions extends LinkOptions {
   authorize?: Authorize
   /** Handshakes in progress at once (default MAX_PENDING_HANDSHAKES). */
   maxPendingHandshakes?: number
+  /** Handshakes in progress at once from one source address (default MAX_PENDING_HANDSHAKES_PER_SOURCE). */
+  maxPendingHandshakesPerSource?: number
   /** Links held at once (default MAX_LINKS). */
   maxLinks?: number
   transport?: ListenOptions
@@ -274,7 +276,15 @@ function muxOptions(o: LinkOptions): Omit<MuxOptions, 'initiator'> {
     signal: _s,
     ...mux
   } = o as LinkOptions & Record<string, unknown>
-  for (const key of ['transport', 'authorize', 'maxPendingHandshakes', 'maxLinks', 'remoteId', 'gate'])
+  for (const key of [
+    'transport',
+    'authorize',
+    'maxPendingHandshakes',
+    'maxPendingHandshakesPerSource',
+    'maxLinks',
+    'remoteId',
+    'gate',
+  ])
     delete (mux as Record<string, unknown>)[key]
   return mux
 }
@@ -382,7 +392,7 @@ export async function listen(
   options: ListenLinkOptions = {},
 ): Promise<LinkListener> {
   const transportAddress = toTransportAddress(address)
-  const gate = new HandshakeGate(options.maxPendingHandshakes)
+  const gate = new HandshakeGate(options.maxPendingHandshakes, options.maxPendingHandshakesPerSource)
   const maxLinks = options.maxLinks ?? MAX_LINKS
   const self = new LinkListener(identity)
   const onConn = (conn: Conn) => {

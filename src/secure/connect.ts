@@ -10,6 +10,7 @@ import { dhPublicKeyFromId, idFromPublicKey, type Identity } from '../identity/k
 import type { Conn } from '../transport/types.ts'
 import { SecureChannel } from './channel.ts'
 import { createHandshake, type Handshake, type HandshakePattern } from './handshake.ts'
+import { sourceOf } from './gate.ts'
 import { HandshakeReader } from './reader.ts'
 import type { InboundOptions, OutboundOptions, SecureConn, SecureOptions } from './types.ts'
 import {
@@ -81,7 +82,8 @@ export function secureInbound(
   options: InboundOptions = {},
 ): Promise<SecureConn> {
   const gate = options.gate
-  if (gate && !gate.tryEnter()) {
+  const source = sourceOf(conn.info.remote)
+  if (gate && !gate.tryEnter(source)) {
     conn.on('error', () => {})
     conn.end(encodeReject(REJECT.BUSY, 'too many handshakes in progress'))
     conn.once('finish', () => conn.destroy())
@@ -127,7 +129,7 @@ export function secureInbound(
     if (pattern === 'XX') remotePayload = hs.readMessage(await readNoise(reader))
     return finish(conn, reader, hs, pattern, remotePayload, options, undefined)
   })
-  return gate ? run.finally(() => gate.leave()) : run
+  return gate ? run.finally(() => gate.leave(source)) : run
 }
 
 function payloadFor(identity: Identity, options: SecureOptions): Uint8Array {

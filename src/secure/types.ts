@@ -63,7 +63,7 @@ export interface InboundOptions extends SecureOptions {
 }
 
 export interface HandshakeGateLike {
-  /** Takes a slot; false when full. */
-  tryEnter(): boolean
-  leave(): void
+  /** Takes a slot for a handshake from `source` (an address); false when full overall or for it. */
+  tryEnter(source: string): boolean
+  leave(source: string): void
 }

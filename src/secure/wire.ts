@@ -48,6 +48,8 @@ export const MAX_HANDSHAKE_PAYLOAD = 8192
 export const HANDSHAKE_TIMEOUT_MS = 10_000
 /** A listener holds at most this many handshakes in progress; more are refused with REJECT BUSY. */
 export const MAX_PENDING_HANDSHAKES = 128
+/** ...and at most this many from any one source address. */
+export const MAX_PENDING_HANDSHAKES_PER_SOURCE = 16
 
 export function encodePreamble(version: number, pattern: keyof typeof PATTERN_CODE): Buffer {
   const out = Buffer.alloc(PREAMBLE_LENGTH)

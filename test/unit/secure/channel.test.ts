@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { test } from 'node:test'
 import fc from 'fast-check'
@@ -186,6 +187,36 @@ test('the pending-handshake cap refuses extra connections with a REJECT the dial
   await assert.rejects(inbound[2] as Promise<SecureConn>, { code: 'TUN_ERR_TOO_MANY_HANDSHAKES' })
   for (const s of silent) s.destroy()
   await Promise.allSettled(inbound)
+  assert.equal(gate.pending, 0)
+  await server.close()
+})
+
+test('the per-source cap: one address cannot hold every handshake slot; another address still gets in', async () => {
+  const gate = new HandshakeGate(10, 2)
+  const inbound: Promise<SecureConn>[] = []
+  const server = await rawServer((socket) => {
+    const p = secureInbound(asConn(socket), bob, { gate, handshakeTimeoutMs: 2000 })
+    p.catch(() => {})
+    inbound.push(p)
+  })
+  const from = (localAddress: string) =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ port: server.port, host: '127.0.0.1', localAddress }, () => resolve(s))
+      s.once('error', reject)
+    })
+  const silent = [await from('127.0.0.1'), await from('127.0.0.1')]
+  while (gate.pending < 2) await new Promise((r) => setImmediate(r))
+  await assert.rejects(secureOutbound(asConn(await from('127.0.0.1')), alice, { remoteId: bob.id }), {
+    code: 'TUN_ERR_TOO_MANY_HANDSHAKES',
+  })
+  // Another loopback address is another source: it completes.
+  const other = await secureOutbound(asConn(await from('127.0.0.2')), alice, { remoteId: bob.id })
+  assert.equal(other.remoteId, bob.id)
+  for (const s of silent) s.destroy()
+  for (const r of await Promise.allSettled(inbound)) {
+    if (r.status === 'fulfilled') r.value.destroy()
+  }
+  other.destroy()
   assert.equal(gate.pending, 0)
   await server.close()
 })
