@@ -34,6 +34,11 @@ export class Output {
     else this.#write(text, false)
   }
 
+  /** A one-off notice (a key was created): always to stderr, so stdout starts with the result. */
+  notice(event: string, fields: Record<string, unknown>, text: string): void {
+    this.#write(this.#o.json ? JSON.stringify({ event, time: new Date().toISOString(), ...serialize(fields) }) : text, false)
+  }
+
   /** A state change shown with --verbose (and always with --json). */
   detail(event: string, fields: Record<string, unknown>, text: string): void {
     if (this.#o.json) this.event(event, fields, text)

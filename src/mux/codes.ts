@@ -5,7 +5,14 @@
 import { type ErrorCode, TunnelError, isTunnelError } from '../errors.ts'
 import { APP_CODE_BASE, GoawayCode, ResetCode } from './wire.ts'
 
+/** GOAWAY code of a listener that refuses or drops a peer for its id or credentials (link.ts). */
+export const LINK_UNAUTHORIZED = APP_CODE_BASE
+/** GOAWAY code of a listener at a limit of links or sessions (link.ts). */
+export const LINK_BUSY = APP_CODE_BASE + 1
+
 const GOAWAY_ERRORS: Record<number, ErrorCode> = {
+  [LINK_UNAUTHORIZED]: 'TUN_ERR_UNAUTHORIZED',
+  [LINK_BUSY]: 'TUN_ERR_SESSION_LIMIT',
   [GoawayCode.PROTOCOL]: 'TUN_ERR_PROTOCOL',
   [GoawayCode.FLOW_CONTROL]: 'TUN_ERR_FLOW_CONTROL',
   [GoawayCode.FRAME_TOO_LARGE]: 'TUN_ERR_FRAME_TOO_LARGE',
@@ -13,6 +20,8 @@ const GOAWAY_ERRORS: Record<number, ErrorCode> = {
 }
 
 const ERROR_GOAWAYS: Partial<Record<ErrorCode, number>> = {
+  TUN_ERR_UNAUTHORIZED: LINK_UNAUTHORIZED,
+  TUN_ERR_SESSION_LIMIT: LINK_BUSY,
   TUN_ERR_PROTOCOL: GoawayCode.PROTOCOL,
   TUN_ERR_FLOW_CONTROL: GoawayCode.FLOW_CONTROL,
   TUN_ERR_FRAME_TOO_LARGE: GoawayCode.FRAME_TOO_LARGE,

@@ -27,13 +27,12 @@ import type { Conn, ConnInfo, DialOptions, Listener, ListenOptions } from '../tr
 import { MuxSession } from './session.ts'
 import type { MuxStream } from './stream.ts'
 import type { MuxOptions, MuxStats } from './types.ts'
-import { APP_CODE_BASE, encodeGoaway, encodeSettings, PROTOCOL_DEFAULTS } from './wire.ts'
+import { LINK_BUSY, LINK_UNAUTHORIZED, errorForGoaway } from './codes.ts'
+import { encodeGoaway, encodeSettings, PROTOCOL_DEFAULTS } from './wire.ts'
 
-/** GOAWAY code of a listener that refuses the peer's id or credentials (the reason says why). */
-export const LINK_UNAUTHORIZED = APP_CODE_BASE
+export { LINK_BUSY, LINK_UNAUTHORIZED } from './codes.ts'
 /** A listener holds at most this many links; more are refused with GOAWAY(LINK_BUSY). */
 export const MAX_LINKS = 4096
-export const LINK_BUSY = APP_CODE_BASE + 1
 
 export interface LinkOptions extends Omit<MuxOptions, 'initiator'> {
   /** Handshake payload for the layers above (tokens, capabilities), ≤ 8 KiB. */
@@ -257,15 +256,12 @@ function ready(session: MuxSession, secure: SecureConn, options: LinkOptions): P
   })
 }
 
-/** The local error for a listener's refusal code. */
+/** The local error for a listener's refusal code (the same table as any GOAWAY: mux/codes.ts). */
 export function errorForRefusal(code: number, message: string): TunnelError {
-  const local =
-    code === LINK_UNAUTHORIZED
-      ? 'TUN_ERR_UNAUTHORIZED'
-      : code === LINK_BUSY
-        ? 'TUN_ERR_SESSION_LIMIT'
-        : 'TUN_ERR_GOAWAY'
-  return new TunnelError(local, message, { wireCode: code })
+  const known = errorForGoaway(code, '')
+  return new TunnelError(known?.code === 'TUN_ERR_LINK_CLOSED' || known === undefined ? 'TUN_ERR_GOAWAY' : known.code, message, {
+    wireCode: code,
+  })
 }
 
 function muxOptions(o: LinkOptions): Omit<MuxOptions, 'initiator'> {
@@ -395,21 +391,15 @@ export async function listen(
   const gate = new HandshakeGate(options.maxPendingHandshakes, options.maxPendingHandshakesPerSource)
   const maxLinks = options.maxLinks ?? MAX_LINKS
   const self = new LinkListener(identity)
+  // The link limit is checked at admission, before a session exists: a refused dialer gets
+  // GOAWAY(LINK_BUSY) from dial(), not a link that dies after it was handed out.
+  const authorize: Authorize = async (peer) => {
+    if (self.links.size >= maxLinks) return { code: LINK_BUSY, reason: `this node holds its maximum of ${maxLinks} links` }
+    return options.authorize ? options.authorize(peer) : true
+  }
   const onConn = (conn: Conn) => {
-    acceptLinkOver(conn, identity, { ...options, gate }).then(
-      (link) => {
-        if (self.links.size >= maxLinks) {
-          link.goaway(LINK_BUSY, `too many links (${maxLinks})`)
-          link.close()
-          self.emit(
-            'refused',
-            new TunnelError('TUN_ERR_LINK_CLOSED', `too many links (${maxLinks})`),
-            conn.info,
-          )
-          return
-        }
-        self.adopt(link)
-      },
+    acceptLinkOver(conn, identity, { ...options, authorize, gate }).then(
+      (link) => self.adopt(link),
       (err: Error) => self.emit('refused', err, conn.info),
     )
   }

@@ -172,8 +172,8 @@ export class Server extends EventEmitter<ServeEvents> {
     const gone = new Set(removed)
     for (const s of this.sessions) {
       if (!gone.has(s.client)) continue
-      s.link.goaway(LINK_UNAUTHORIZED, 'this client was removed from the allow list')
-      s.link.close(new TunnelError('TUN_ERR_UNAUTHORIZED', 'the client was removed from the allow list'))
+      // One GOAWAY, LINK_UNAUTHORIZED with this reason: the client reports TUN_ERR_UNAUTHORIZED.
+      s.link.close(new TunnelError('TUN_ERR_UNAUTHORIZED', 'this client was removed from the allow list'))
     }
   }
 

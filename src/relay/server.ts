@@ -13,7 +13,7 @@ import { formatForScope } from '../address/scope.ts'
 import type { NodeAddress, Scope, TransportAddress } from '../address/types.ts'
 import { TunnelError, describeError } from '../errors.ts'
 import type { Identity } from '../identity/keys.ts'
-import { LINK_UNAUTHORIZED, listen, type Link, type LinkListener, type LinkOptions } from '../mux/link.ts'
+import { listen, type Link, type LinkListener, type LinkOptions } from '../mux/link.ts'
 import type { MuxStream } from '../mux/stream.ts'
 import type { ConnInfo, ListenOptions } from '../transport/types.ts'
 import { expandAddresses } from './interfaces.ts'
@@ -124,7 +124,6 @@ export class Relay extends EventEmitter<RelayEvents> {
     for (const l of this.linkListeners) {
       for (const link of l.links) {
         if (link.remoteId !== id) continue
-        link.goaway(LINK_UNAUTHORIZED, reason)
         link.close(new TunnelError('TUN_ERR_UNAUTHORIZED', reason))
       }
     }

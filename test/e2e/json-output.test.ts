@@ -15,10 +15,7 @@ function parsedLines(daemon: BurrowDaemon): Array<{ event?: unknown }> {
 
 test(
   'relay and serve with --json, on a fresh data dir: every stdout line is a JSON event, the first is ready',
-  {
-    timeout: TEST_TIMEOUT_MS,
-    todo: 'bug: a fresh --data-dir prints identity-created before ready on stdout',
-  },
+  { timeout: TEST_TIMEOUT_MS },
   async (t) => {
     const client = await makeClientKey(tempDir('json-output'))
     const relay = await startRelay()
