@@ -33,6 +33,7 @@ const COMMANDS: Record<string, Entry> = {
     load: () => import('./commands/keygen.ts'),
   },
   id: { description: 'print the id of a key file', load: () => import('./commands/id.ts') },
+  token: { description: 'make and inspect capability tokens', load: () => import('./commands/token.ts') },
 }
 
 const VERSION = '0.1.0'
