@@ -1,8 +1,10 @@
 /**
  * npm run bench — every benchmark, in one run, printing each table. Each bench also runs alone:
  *   npm run bench:link    transport + Noise + mux against TCP and TLS 1.3 (bench/link.ts)
+ *   npm run bench:relay   a relayed tunnel against ssh -J, ssh -L and socat (bench/relay.ts)
  */
 import { runLinkBench } from './link.ts'
+import { printRelayResults, runRelayBench } from './relay.ts'
 import { machine, printTable } from './lib/stats.ts'
 
 console.log(`burrow benchmarks: ${machine()}`)
@@ -18,4 +20,6 @@ for (const layout of ['pair', 'split'] as const) {
     ],
   )
 }
+console.log('\nrelayed path')
+printRelayResults(await runRelayBench())
 process.exit(0)

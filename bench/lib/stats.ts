@@ -34,18 +34,22 @@ export function printTable(rows: Row[], variants: string[], ratios: Array<[strin
       return x === undefined || y === undefined || y === 0 ? '-' : `${(x / y).toFixed(2)}x`
     }),
   ])
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
-  const render = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`
-  const out = [
-    render(header),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...lines.map(render),
-  ].join('\n')
+  const out = renderTable(header, lines)
   console.log(out)
   return out
 }
 
-function fmt(x: number | undefined): string {
+/** A markdown table of `header` and `lines` (cells already formatted), columns padded to fit. */
+export function renderTable(header: string[], lines: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
+  const render = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`
+  return [render(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(render)].join(
+    '\n',
+  )
+}
+
+/** A figure with as many significant digits as the table needs ('-' for none). */
+export function fmt(x: number | undefined): string {
   if (x === undefined || Number.isNaN(x)) return '-'
   if (x >= 100) return x.toFixed(0)
   if (x >= 10) return x.toFixed(1)
