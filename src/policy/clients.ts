@@ -13,12 +13,9 @@
  * by `watch()` becomes an unhandled rejection. A server attaches an `'error'` listener that logs.
  */
 import { EventEmitter } from 'node:events'
-import { watch, type FSWatcher } from 'node:fs'
-import { stat } from 'node:fs/promises'
-import path from 'node:path'
-import { TunnelError } from '../errors.ts'
-import { checkClientIds, type AllowEntry } from './allow-file.ts'
-import { fileError, readSnapshot, readSnapshotSync, signatureOf, type Snapshot } from './allow-file-read.ts'
+import type { TunnelError } from '../errors.ts'
+import { MAX_ALLOW_FILE_BYTES, checkClientIds, parseAllowFile, type AllowEntry } from './allow-file.ts'
+import { WatchedFile, checkDebounce } from './watched-file.ts'
 
 export {
   MAX_ALLOW_FILE_BYTES,
@@ -26,13 +23,7 @@ export {
   parseAllowFile,
   type AllowEntry,
 } from './allow-file.ts'
-
-/**
- * How long the watcher waits after the last file event before it reloads. Editors write a file in
- * several steps (truncate, write, rename, chmod); waiting for them to settle reads the file once,
- * complete, instead of half-written.
- */
-export const WATCH_DEBOUNCE_MS = 100
+export { WATCH_DEBOUNCE_MS } from './watched-file.ts'
 
 /** What a reload changed, as node ids. Names are not compared. */
 export interface AllowListChange {
@@ -57,19 +48,16 @@ const noChange = (): AllowListChange => ({ added: [], removed: [] })
 /**
  * The allowed-clients list. Lookups (`has`, `nameOf`) are synchronous map reads: a handshake asks
  * on every connection, and a reload swaps the whole map at once, so a lookup never sees half a file.
+ * The file's reading, watching and safe reloading are WatchedFile's.
  */
 export class ClientAllowList extends EventEmitter<ClientAllowListEvents> {
   /** The allow file, as an absolute path, if one was given. */
   readonly file: string | undefined
   readonly #cli: readonly string[]
-  readonly #debounceMs: number
+  readonly #watched: WatchedFile<AllowEntry[]> | undefined
   #names: ReadonlyMap<string, string | undefined>
-  #signature: string | undefined
-  /** Reloads run one at a time, in order, so an older read never overwrites a newer one. */
-  #queue: Promise<unknown> = Promise.resolve()
-  #watcher: FSWatcher | undefined
-  #timer: NodeJS.Timeout | undefined
-  #closed = false
+  /** The change the last reload made, handed back by reload(). */
+  #last: AllowListChange = noChange()
 
   /**
    * Reads the file synchronously (a server reads it once at startup, before it accepts anyone).
@@ -81,15 +69,20 @@ export class ClientAllowList extends EventEmitter<ClientAllowListEvents> {
   constructor(options: ClientAllowListOptions = {}) {
     super()
     this.#cli = checkClientIds(options.ids ?? [])
-    const debounceMs = options.debounceMs ?? WATCH_DEBOUNCE_MS
-    if (!Number.isInteger(debounceMs) || debounceMs < 0 || debounceMs > 60_000) {
-      throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', `invalid debounceMs ${String(debounceMs)}: 0-60000`)
-    }
-    this.#debounceMs = debounceMs
-    this.file = options.file === undefined ? undefined : path.resolve(options.file)
-    const snapshot = this.file === undefined ? undefined : readSnapshotSync(this.file)
-    this.#names = this.#merge(snapshot?.entries ?? [])
-    this.#signature = snapshot?.signature
+    const debounceMs = checkDebounce(options.debounceMs)
+    this.#watched =
+      options.file === undefined
+        ? undefined
+        : new WatchedFile(options.file, {
+            parse: parseAllowFile,
+            what: 'allowed-clients file',
+            maxBytes: MAX_ALLOW_FILE_BYTES,
+            debounceMs,
+          })
+    this.file = this.#watched?.file
+    this.#names = this.#merge(this.#watched?.value ?? [])
+    this.#watched?.on('error', (err) => this.emit('error', err))
+    this.#watched?.on('change', (entries) => this.#apply(entries))
   }
 
   /** How many distinct ids are allowed (command line and file together). */
@@ -117,79 +110,32 @@ export class ClientAllowList extends EventEmitter<ClientAllowListEvents> {
    * the error goes to `'error'`; the promise then resolves with no change. Without a file it is a
    * no-op. This is what the CLI calls on SIGHUP.
    */
-  reload(): Promise<AllowListChange> {
-    return this.#enqueue(() => this.#reloadNow())
+  async reload(): Promise<AllowListChange> {
+    if (this.#watched === undefined) return noChange()
+    this.#last = noChange()
+    await this.#watched.reload()
+    return this.#last
   }
 
-  /**
-   * Reloads whenever the file changes, until `close()`. It watches the *directory* (`fs.watch`), not
-   * the file: an editor that saves by writing a new file and renaming it over the old one replaces the
-   * inode, and a watch on the old inode would go quiet. Each burst of events is debounced, then the
-   * file's stat signature (inode, size, mtime, ctime) is compared with the last one read, so events for
-   * other files in the directory cost one `stat`, not a read. The watcher does
-   * not keep the process alive on its own. Idempotent; a no-op without a file or after `close()`.
-   *
-   * @throws TunnelError when the directory cannot be watched (e.g. it was removed).
-   */
+  /** Reloads whenever the file changes, until `close()` (see WatchedFile.watch). */
   watch(): this {
-    const file = this.file
-    if (file === undefined || this.#watcher !== undefined || this.#closed) return this
-    const base = path.basename(file)
-    try {
-      this.#watcher = watch(path.dirname(file), { persistent: false }, (_event, name) => {
-        if (name === null || name === base) this.#schedule()
-      })
-    } catch (err) {
-      throw fileError(path.dirname(file), err)
-    }
-    this.#watcher.on('error', (err) => this.emit('error', fileError(path.dirname(file), err)))
+    this.#watched?.watch()
     return this
   }
 
   /** Stops watching. Lookups and explicit `reload()` keep working. */
   close(): void {
-    this.#closed = true
-    this.#watcher?.close()
-    this.#watcher = undefined
-    clearTimeout(this.#timer)
+    this.#watched?.close()
   }
 
-  #schedule(): void {
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => void this.#enqueue(() => this.#checkNow()), this.#debounceMs)
-    this.#timer.unref()
-  }
-
-  #enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task)
-    this.#queue = run.catch(() => undefined)
-    return run
-  }
-
-  async #checkNow(): Promise<AllowListChange> {
-    if (this.#closed || this.file === undefined) return noChange()
-    const signature = await stat(this.file, { bigint: true }).then(signatureOf, () => undefined)
-    return signature !== undefined && signature === this.#signature ? noChange() : this.#reloadNow()
-  }
-
-  async #reloadNow(): Promise<AllowListChange> {
-    if (this.file === undefined) return noChange()
-    let snapshot: Snapshot
-    try {
-      snapshot = await readSnapshot(this.file)
-    } catch (err) {
-      this.emit('error', fileError(this.file, err))
-      return noChange()
-    }
-    this.#signature = snapshot.signature
-    const next = this.#merge(snapshot.entries)
+  #apply(entries: AllowEntry[]): void {
+    const next = this.#merge(entries)
     const added = [...next.keys()].filter((id) => !this.#names.has(id))
     const removed = [...this.#names.keys()].filter((id) => !next.has(id))
     this.#names = next
-    if (added.length === 0 && removed.length === 0) return noChange()
-    const change = { added, removed }
-    this.emit('change', change)
-    return change
+    if (added.length === 0 && removed.length === 0) return
+    this.#last = { added, removed }
+    this.emit('change', { added, removed })
   }
 
   /** Command-line ids, then file entries; for an id listed twice the first name given wins. */
