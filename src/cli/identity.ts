@@ -17,6 +17,10 @@ export function loadIdentity(
   if (existsSync(file)) return readKeyFile(file)
   const identity = generateIdentity()
   writeKeyFile(file, identity)
-  out.notice('identity-created', { id: identity.id, file }, `created a new identity ${identity.id} in ${file}`)
+  out.notice(
+    'identity-created',
+    { id: identity.id, file },
+    `created a new identity ${identity.id} in ${file}`,
+  )
   return identity
 }

@@ -36,7 +36,10 @@ export class Output {
 
   /** A one-off notice (a key was created): always to stderr, so stdout starts with the result. */
   notice(event: string, fields: Record<string, unknown>, text: string): void {
-    this.#write(this.#o.json ? JSON.stringify({ event, time: new Date().toISOString(), ...serialize(fields) }) : text, false)
+    this.#write(
+      this.#o.json ? JSON.stringify({ event, time: new Date().toISOString(), ...serialize(fields) }) : text,
+      false,
+    )
   }
 
   /** A state change shown with --verbose (and always with --json). */

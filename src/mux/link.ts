@@ -30,7 +30,7 @@ import type { MuxOptions, MuxStats } from './types.ts'
 import { LINK_BUSY, LINK_UNAUTHORIZED, errorForGoaway } from './codes.ts'
 import { encodeGoaway, encodeSettings, PROTOCOL_DEFAULTS } from './wire.ts'
 
-export { LINK_BUSY, LINK_UNAUTHORIZED } from './codes.ts'
+export { LINK_BUSY, LINK_TOKEN, LINK_UNAUTHORIZED, goawayCodeFor } from './codes.ts'
 /** A listener holds at most this many links; more are refused with GOAWAY(LINK_BUSY). */
 export const MAX_LINKS = 4096
 

@@ -7,13 +7,17 @@
 import type { Duplex } from 'node:stream'
 import type { Identity } from '../identity/keys.ts'
 import type { LinkOptions } from '../mux/link.ts'
+import type { ClientToken } from '../token/index.ts'
 import { explain } from './codes.ts'
+import { clientCredentials } from './open.ts'
 import { PATH_WAIT_MS, ServerPath, parseServerAddress } from './paths.ts'
 import { encodeOpen } from './wire.ts'
 
 export interface ConnectOptions {
-  identity: Identity
-  server: string
+  identity?: Identity
+  server?: string
+  /** A client token: gives the identity, the server address and the grant presented at the handshake. */
+  token?: ClientToken
   target?: string
   pathWaitMs?: number
   link?: LinkOptions
@@ -28,14 +32,23 @@ export interface Connection {
 }
 
 export async function connect(options: ConnectOptions): Promise<Connection> {
-  const path = new ServerPath(parseServerAddress(options.server), options.identity, {
-    link: options.link,
+  const c = clientCredentials(options)
+  const path = new ServerPath(parseServerAddress(c.server), c.identity, {
+    link: { ...options.link, payload: c.payload ?? options.link?.payload },
     relayLink: options.relayLink,
   })
   try {
     const session = await path.session(options.pathWaitMs ?? PATH_WAIT_MS, options.signal)
-    const stream = session.openStream(encodeOpen({ target: options.target }))
-    return { stream, close: () => path.close() }
+    const stream = session.openStream(encodeOpen({ target: options.target ?? c.target }))
+    // close() is the caller's own decision: the stream ends quietly (a reset to the peer, no
+    // 'error' here), then the session and relay links are released.
+    return {
+      stream,
+      close: () => {
+        stream.destroy()
+        path.close()
+      },
+    }
   } catch (err) {
     path.close()
     throw explain(err)

@@ -12,16 +12,20 @@ import type { Identity } from '../identity/keys.ts'
 import type { LinkOptions } from '../mux/link.ts'
 import type { MuxStream } from '../mux/stream.ts'
 import { explain } from './codes.ts'
-import { PATH_WAIT_MS, ServerPath, parseServerAddress, type PathEvents } from './paths.ts'
+import { PATH_WAIT_MS, ServerPath, credentialsOf, parseServerAddress, type PathEvents } from './paths.ts'
+import type { ClientToken } from '../token/index.ts'
 import { encodeOpen } from './wire.ts'
 
 /** Local connections a tunnel holds at once; more are refused at accept. */
 export const MAX_LOCAL_CONNECTIONS = 1024
 
 export interface OpenOptions {
-  identity: Identity
-  /** The SERVER address: relay hop(s) `~noise:<relay>~tunnel:<server>` and/or direct `~noise:<server>`. */
-  server: string
+  /** The client's identity (or give `token`). */
+  identity?: Identity
+  /** The SERVER address: relay hop(s) `~noise:<relay>~tunnel:<server>` and/or direct `~noise:<server>` (or give `token`). */
+  server?: string
+  /** A client token: gives the identity, the server address and the grant presented at the handshake. */
+  token?: ClientToken
   /** `tcp://host:port` at the server peer; absent: the server's default target. */
   target?: string
   /** Where to listen locally, e.g. `127.0.0.1:2222` or `tcp:127.0.0.1:2222` (port 0: any). */
@@ -43,14 +47,21 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly #server: net.Server
   readonly #options: OpenOptions
   readonly #sockets = new Set<net.Socket>()
+  /** This client's id (the identity given, or the client token's). */
+  readonly id: string
+  /** The target each connection asks for (undefined: the server's default). */
+  readonly target: string | undefined
   #next = 1
 
   constructor(options: OpenOptions, server: net.Server) {
     super()
     this.#options = options
     this.#server = server
-    this.path = new ServerPath(parseServerAddress(options.server), options.identity, {
-      link: options.link,
+    const c = clientCredentials(options)
+    this.id = c.identity.id
+    this.target = options.target ?? c.target
+    this.path = new ServerPath(parseServerAddress(c.server), c.identity, {
+      link: { ...options.link, payload: c.payload ?? options.link?.payload },
       relayLink: options.relayLink,
       backoff: options.backoff,
     })
@@ -91,7 +102,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
         if (socket.destroyed) return
         let stream: MuxStream
         try {
-          stream = session.openStream(encodeOpen({ target: o.target }))
+          stream = session.openStream(encodeOpen({ target: this.target }))
         } catch (err) {
           failure = explain(err)
           socket.resetAndDestroy()
@@ -119,6 +130,23 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       },
     )
   }
+}
+
+/** Identity, server and grant: from a client token, or given one by one. */
+export function clientCredentials(o: { identity?: Identity; server?: string; token?: ClientToken }): {
+  identity: Identity
+  server: string
+  payload?: Uint8Array
+  target?: string
+} {
+  if (o.token !== undefined) return credentialsOf(o.token)
+  if (o.identity === undefined || o.server === undefined) {
+    throw new TunnelError(
+      'TUN_ERR_INVALID_ARGUMENT',
+      'give a client token, or an identity and a server address',
+    )
+  }
+  return { identity: o.identity, server: o.server }
 }
 
 /** Parses `127.0.0.1:2222`, `[::1]:2222` or `tcp:127.0.0.1:2222` into a host and port. */

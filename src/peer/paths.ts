@@ -11,12 +11,13 @@
  *                                   all failed, or `wait` ms passed -> the most telling error
  */
 import { EventEmitter } from 'node:events'
-import { parseNodeAddresses } from '../address/node.ts'
+import { formatNodeAddresses, parseNodeAddresses } from '../address/node.ts'
 import type { NodeAddress } from '../address/types.ts'
 import { TunnelError, describeError, isTunnelError } from '../errors.ts'
 import type { Identity } from '../identity/keys.ts'
 import { dial, linkOver, type Link, type LinkOptions } from '../mux/link.ts'
 import { RelayClient, type RelayClientState } from '../relay/client.ts'
+import { encodeGrant, identityOf, type ClientToken } from '../token/index.ts'
 import { explain } from './codes.ts'
 import { streamConn } from './conn.ts'
 
@@ -28,6 +29,32 @@ export interface ServerTarget {
   id: string
   /** Relay hops (id = relay, tunnel = server) and direct addresses (id = server), in order. */
   ways: NodeAddress[]
+}
+
+/** What a client token gives a client: its identity, the way to the server, the grant to present. */
+export interface ClientCredentials {
+  identity: Identity
+  server: string
+  /** The grant, for the end-to-end handshake payload. */
+  payload: Uint8Array
+  /** The first target the grant allows (used when the client names none); none: the server's default. */
+  target: string | undefined
+}
+
+/** The credentials a client token carries: the SERVER address is its relays, each with `~tunnel:<server>`. */
+export function credentialsOf(token: ClientToken): ClientCredentials {
+  const ways = token.grant.relays.flatMap((r) => parseNodeAddresses(r, { skipUnsupported: true }))
+  if (ways.length === 0)
+    throw new TunnelError(
+      'TUN_ERR_TOKEN_INVALID',
+      'the client token names no relay to reach its server through',
+    )
+  return {
+    identity: identityOf(token),
+    server: formatNodeAddresses(ways.map((w) => ({ ...w, tunnel: token.grant.serverId }))),
+    payload: encodeGrant(token.grant),
+    target: token.grant.targets[0],
+  }
 }
 
 /** Reads a SERVER address string: every alternative must lead to the same server id. */

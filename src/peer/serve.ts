@@ -14,11 +14,19 @@ import { formatNodeAddresses, parseNodeAddresses } from '../address/node.ts'
 import type { NodeAddress } from '../address/types.ts'
 import { TunnelError } from '../errors.ts'
 import type { Identity } from '../identity/keys.ts'
-import { LINK_BUSY, LINK_UNAUTHORIZED, acceptLinkOver, type Link, type LinkOptions } from '../mux/link.ts'
+import {
+  LINK_BUSY,
+  LINK_UNAUTHORIZED,
+  acceptLinkOver,
+  goawayCodeFor,
+  type Link,
+  type LinkOptions,
+} from '../mux/link.ts'
 import type { MuxStream } from '../mux/stream.ts'
 import { resolveTarget, parseTargetUrl } from '../policy/resolve.ts'
 import type { TargetPolicy } from '../policy/targets.ts'
 import { RelayClient, type RelayClientState } from '../relay/client.ts'
+import { grantAllowsTarget, identityOf, verifyGrant, type Grant, type ServerToken } from '../token/index.ts'
 import { resetCodeFor } from './codes.ts'
 import { streamConn } from './conn.ts'
 import { StreamResetCode, decodeOpen } from './wire.ts'
@@ -37,10 +45,26 @@ export interface ClientPolicy {
   off?(event: 'change', listener: (change: { added: string[]; removed: string[] }) => void): unknown
 }
 
+/** Revoked token ids / client ids (a watched revocation file). */
+export interface Revocations {
+  isRevoked(grant: Grant): boolean
+  on?(event: 'change', listener: () => void): unknown
+  off?(event: 'change', listener: () => void): unknown
+}
+
 export interface ServeOptions {
-  identity: Identity
-  /** Relay addresses (each naming its relay: `~noise:<relay id>`). */
-  relays: Array<string | NodeAddress>
+  /** The server's identity; with `token`, the token's identity is used instead. */
+  identity?: Identity
+  /**
+   * A server token: it gives the identity and relays, and makes the server accept client tokens
+   * minted from it (grants in the handshake), checked at every handshake and for every stream.
+   */
+  token?: ServerToken
+  /** Accept client tokens (grants) issued by this server's key. Implied by `token`. */
+  acceptTokens?: boolean
+  revocations?: Revocations
+  /** Relay addresses (each naming its relay: `~noise:<relay id>`); added to the token's. */
+  relays?: Array<string | NodeAddress>
   /** Who may connect. Required unless allowAnyClient. */
   clients?: ClientPolicy
   /** Accept any client (each still proves its id); the targets policy still applies. */
@@ -59,6 +83,8 @@ export interface ServeOptions {
   backoff?: { baseMs?: number; maxMs?: number }
   /** Resolver for target host names (tests inject one). */
   lookup?: (host: string) => Promise<Array<{ address: string; family: 4 | 6 }>>
+  /** Clock, ms (tests inject one). */
+  now?: () => number
 }
 
 export interface ServeEvents {
@@ -73,7 +99,12 @@ export interface ServeEvents {
 interface Session {
   readonly client: string
   readonly link: Link
+  /** The client token's grant this session was admitted with, if any. */
+  readonly grant: Grant | undefined
 }
+
+/** setTimeout's ceiling: a later expiry is reached in steps. */
+const MAX_TIMER_MS = 0x7fff_ffff
 
 export class Server extends EventEmitter<ServeEvents> {
   readonly id: string
@@ -82,22 +113,33 @@ export class Server extends EventEmitter<ServeEvents> {
   readonly #options: ServeOptions
   readonly #streamsPerClient = new Map<string, number>()
   readonly #onClientsChange = (change: { removed: string[] }) => this.#dropClients(change.removed)
+  readonly #onRevocationsChange = () => this.#dropRevoked()
+  readonly #identity: Identity
+  readonly #acceptTokens: boolean
+  readonly #now: () => number
   #closed = false
 
   constructor(options: ServeOptions) {
     super()
-    if (!options.allowAnyClient && options.clients === undefined) {
+    const identity = options.token ? identityOf(options.token) : options.identity
+    if (identity === undefined)
+      throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', 'serve needs an identity or a server token')
+    this.#acceptTokens = options.acceptTokens ?? options.token !== undefined
+    if (!options.allowAnyClient && options.clients === undefined && !this.#acceptTokens) {
       throw new TunnelError(
         'TUN_ERR_INVALID_ARGUMENT',
-        'say which clients may connect (allowed client ids), or allow any client explicitly',
+        'say which clients may connect (allowed client ids or client tokens), or allow any client explicitly',
       )
     }
-    this.id = options.identity.id
+    this.#identity = identity
+    this.#now = options.now ?? Date.now
+    this.id = identity.id
     this.#options = options
     options.clients?.on?.('change', this.#onClientsChange)
-    for (const relay of options.relays) {
+    options.revocations?.on?.('change', this.#onRevocationsChange)
+    for (const relay of [...(options.token?.relays ?? []), ...(options.relays ?? [])]) {
       for (const way of typeof relay === 'string' ? parseNodeAddresses(relay) : [relay]) {
-        const client = new RelayClient(way, options.identity, {
+        const client = new RelayClient(way, identity, {
           announce: true,
           link: options.relayLink,
           backoff: options.backoff,
@@ -126,6 +168,7 @@ export class Server extends EventEmitter<ServeEvents> {
     if (this.#closed) return
     this.#closed = true
     this.#options.clients?.off?.('change', this.#onClientsChange)
+    this.#options.revocations?.off?.('change', this.#onRevocationsChange)
     for (const r of this.relays) r.close()
     for (const s of this.sessions) s.link.close()
   }
@@ -136,9 +179,9 @@ export class Server extends EventEmitter<ServeEvents> {
       stream.destroy()
       return
     }
-    acceptLinkOver(streamConn(stream, hop, from), this.#options.identity, {
+    acceptLinkOver(streamConn(stream, hop, from), this.#identity, {
       ...this.#options.link,
-      authorize: (peer) => this.#admit(peer.id),
+      authorize: (peer) => this.#admit(peer.id, peer.payload),
     }).then(
       (link) => this.#adopt(link, relay.relayAddress),
       // The stream is left to the handshake: a refusal is flushed to the client, then closed.
@@ -146,9 +189,15 @@ export class Server extends EventEmitter<ServeEvents> {
     )
   }
 
-  #admit(client: string): true | { code: number; reason: string } {
+  #admit(client: string, payload: Uint8Array): true | { code: number; reason: string } {
     const o = this.#options
-    if (!o.allowAnyClient && !o.clients?.has(client)) {
+    if (this.#acceptTokens && payload.length > 0) {
+      try {
+        this.#verify(client, payload)
+      } catch (err) {
+        return { code: goawayCodeFor(err as Error), reason: (err as Error).message }
+      }
+    } else if (!o.allowAnyClient && !o.clients?.has(client)) {
       return { code: LINK_UNAUTHORIZED, reason: `client ${client} is not allowed here` }
     }
     const max = o.maxSessions ?? MAX_SESSIONS
@@ -157,15 +206,55 @@ export class Server extends EventEmitter<ServeEvents> {
     return true
   }
 
+  /** Checks a client token's grant: issued by this server to this client, in time, not revoked. */
+  #verify(client: string, payload: Uint8Array): Grant {
+    const revocations = this.#options.revocations
+    return verifyGrant(payload, {
+      serverId: this.id,
+      clientId: client,
+      now: this.#now(),
+      isRevoked: revocations ? (g) => revocations.isRevoked(g) : undefined,
+    })
+  }
+
   #adopt(link: Link, via: string): void {
-    const session: Session = { client: link.remoteId, link }
+    // Admission verified the grant on this very payload; reading it again gives the session its grant.
+    const grant =
+      this.#acceptTokens && link.remotePayload.length > 0
+        ? this.#verify(link.remoteId, link.remotePayload)
+        : undefined
+    const session: Session = { client: link.remoteId, link, grant }
     this.sessions.add(session)
     this.emit('session', { client: session.client, via })
     link.on('stream', (stream) => this.#onStream(session, stream))
+    let timer: NodeJS.Timeout | undefined
+    const expireAt = (at: number) => {
+      timer = setTimeout(
+        () => {
+          if (this.#now() < at) return expireAt(at)
+          link.close(new TunnelError('TUN_ERR_TOKEN_EXPIRED', `the client token ${grant?.tokenId} expired`))
+        },
+        Math.min(MAX_TIMER_MS, Math.max(0, at - this.#now())),
+      )
+    }
+    if (grant) expireAt(grant.expiresAt * 1000)
     link.once('close', (err) => {
+      clearTimeout(timer)
       this.sessions.delete(session)
       this.emit('session-end', { client: session.client, err })
     })
+  }
+
+  #dropRevoked(): void {
+    const revocations = this.#options.revocations
+    if (!revocations) return
+    for (const s of this.sessions) {
+      if (s.grant && revocations.isRevoked(s.grant)) {
+        s.link.close(
+          new TunnelError('TUN_ERR_TOKEN_REVOKED', `the client token ${s.grant.tokenId} was revoked`),
+        )
+      }
+    }
   }
 
   #dropClients(removed: string[]): void {
@@ -201,6 +290,10 @@ export class Server extends EventEmitter<ServeEvents> {
           'TUN_ERR_BAD_REQUEST',
           'no target given and this server peer has no default target',
         )
+      // A client token narrows the server's policy to the targets it lists (or the default).
+      if (session.grant && !grantAllowsTarget(session.grant, request.target, o.defaultTarget)) {
+        throw new TunnelError('TUN_ERR_TARGET_DENIED', `your client token does not allow ${target}`)
+      }
     } catch (err) {
       stream.reset(resetCodeFor(err), reasonOf(err))
       return

@@ -175,7 +175,7 @@ test('a token text passed as an argument is refused: tokens come from a file, - 
   }
 })
 
-test('kinds: a client token cannot mint, inspect reports expired and not-yet-valid with exit 1', async () => {
+test('kinds: a client token cannot mint (a usage error, exit 2); inspect reports expired and not-yet-valid with exit 1', async () => {
   const server = await runBurrow(['token', 'server', '--output', file('k-s.token')])
   assert.equal(server.code, 0, server.stderr)
   const later = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10)
@@ -191,7 +191,7 @@ test('kinds: a client token cannot mint, inspect reports expired and not-yet-val
   ])
   assert.equal(client.code, 0, client.stderr)
   const mintFromClient = await runBurrow(['token', 'client', '--server-token', file('k-c.token')])
-  assert.equal(mintFromClient.code, 1)
+  assert.equal(mintFromClient.code, 2)
   assert.match(mintFromClient.stderr, /TUN_ERR_TOKEN_KIND: a client token cannot serve or mint/)
   const notYet = await runBurrow(['token', 'inspect', file('k-c.token')])
   assert.equal(notYet.code, 1)

@@ -4,6 +4,7 @@ import { explain } from '../../peer/codes.ts'
 import { TunnelError } from '../../errors.ts'
 import { commonFlags, positiveInt } from '../args.ts'
 import { defineCommand } from '../command.ts'
+import { readToken } from '../tokens.ts'
 import { exitCodeFor, EXIT } from '../exit.ts'
 import { loadIdentity } from '../identity.ts'
 import { Output } from '../output.ts'
@@ -12,7 +13,13 @@ export default defineCommand({
   name: 'connect',
   description:
     'Carry stdin/stdout to a target at a server peer: an OpenSSH ProxyCommand. The exit code says what failed (see docs/cli.md).',
-  positionals: [{ name: 'server', description: 'the server address `burrow serve` prints' }],
+  positionals: [
+    {
+      name: 'server',
+      description: 'the server address `burrow serve` prints (not needed with --token-file)',
+      required: false,
+    },
+  ],
   flags: {
     target: {
       type: 'string',
@@ -26,6 +33,12 @@ export default defineCommand({
       hint: 'ms',
       description: 'how long to wait for the path to the server (default 10000)',
     },
+    'token-file': {
+      type: 'string',
+      hint: 'file|-|env:NAME',
+      description:
+        'a client token (burrow token client): gives the identity, the server and the allowed targets',
+    },
     ...commonFlags,
   },
   examples: [
@@ -35,10 +48,19 @@ export default defineCommand({
     const out = new Output({ json: flags.json, verbose: flags.verbose, dataOnStdout: true })
     if (!flags.stdio)
       throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', '--stdio is required (the only mode today)')
-    const identity = loadIdentity(flags.key, flags['data-dir'], 'id', out)
+    const token =
+      flags['token-file'] === undefined ? undefined : await readToken(flags['token-file'], 'client')
+    if (token === undefined && positionals[0] === undefined) {
+      throw new TunnelError(
+        'TUN_ERR_INVALID_ARGUMENT',
+        'give the SERVER address (as `burrow serve` prints it) or --token-file',
+      )
+    }
+    const identity = token === undefined ? loadIdentity(flags.key, flags['data-dir'], 'id', out) : undefined
     const { stream, close } = await connect({
       identity,
-      server: positionals[0] as string,
+      server: token === undefined ? positionals[0] : undefined,
+      token,
       target: flags.target,
       pathWaitMs: positiveInt('path-wait', flags['path-wait']),
     })

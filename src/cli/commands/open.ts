@@ -1,6 +1,8 @@
 import { open } from '../../peer/open.ts'
 import { commonFlags, positiveInt } from '../args.ts'
+import { TunnelError } from '../../errors.ts'
 import { defineCommand } from '../command.ts'
+import { readToken } from '../tokens.ts'
 import { loadIdentity } from '../identity.ts'
 import { Output, why } from '../output.ts'
 import { untilSignal } from '../signals.ts'
@@ -9,7 +11,13 @@ export default defineCommand({
   name: 'open',
   description:
     'Listen locally and carry each connection to a target at a server peer (like ssh -L, without an open port there).',
-  positionals: [{ name: 'server', description: 'the server address `burrow serve` prints' }],
+  positionals: [
+    {
+      name: 'server',
+      description: 'the server address `burrow serve` prints (not needed with --token-file)',
+      required: false,
+    },
+  ],
   flags: {
     target: {
       type: 'string',
@@ -29,6 +37,12 @@ export default defineCommand({
       hint: 'ms',
       description: 'how long a new connection waits for the path to come up (default 10000)',
     },
+    'token-file': {
+      type: 'string',
+      hint: 'file|-|env:NAME',
+      description:
+        'a client token (burrow token client): gives the identity, the server and the allowed targets',
+    },
     ...commonFlags,
   },
   examples: [
@@ -36,10 +50,19 @@ export default defineCommand({
   ],
   async run({ flags, positionals }) {
     const out = new Output({ json: flags.json, verbose: flags.verbose })
-    const identity = loadIdentity(flags.key, flags['data-dir'], 'id', out)
+    const token =
+      flags['token-file'] === undefined ? undefined : await readToken(flags['token-file'], 'client')
+    if (token === undefined && positionals[0] === undefined) {
+      throw new TunnelError(
+        'TUN_ERR_INVALID_ARGUMENT',
+        'give the SERVER address (as `burrow serve` prints it) or --token-file',
+      )
+    }
+    const identity = token === undefined ? loadIdentity(flags.key, flags['data-dir'], 'id', out) : undefined
     const tunnel = await open({
       identity,
-      server: positionals[0] as string,
+      server: token === undefined ? positionals[0] : undefined,
+      token,
       target: flags.target,
       listen: flags.listen,
       pathWaitMs: positiveInt('path-wait', flags['path-wait']),
@@ -47,8 +70,8 @@ export default defineCommand({
     const { host, port } = tunnel.localAddress
     const local = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
     out.result(
-      { id: identity.id, listen: local, server: tunnel.path.server.id, target: flags.target },
-      `listening on ${local} -> ${flags.target ?? 'default target'} at ${tunnel.path.server.id} (as ${identity.id})`,
+      { id: tunnel.id, listen: local, server: tunnel.path.server.id, target: tunnel.target },
+      `listening on ${local} -> ${tunnel.target ?? 'default target'} at ${tunnel.path.server.id} (as ${tunnel.id})`,
     )
     tunnel.on('relay', ({ relay, state, err, delayMs }) =>
       out.detail(

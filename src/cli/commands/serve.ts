@@ -6,6 +6,7 @@ import { formatTargetUrl, parseTargetUrl } from '../../policy/resolve.ts'
 import { TargetPolicy } from '../../policy/targets.ts'
 import { commonFlags, positiveInt } from '../args.ts'
 import { loadAllowList } from '../allow.ts'
+import { readToken, watchRevocations } from '../tokens.ts'
 import { defineCommand } from '../command.ts'
 import { loadIdentity } from '../identity.ts'
 import { Output, why } from '../output.ts'
@@ -21,6 +22,18 @@ export default defineCommand({
       multiple: true,
       hint: 'address',
       description: 'relay address, as printed by `burrow relay` (repeat for redundancy)',
+    },
+    'token-file': {
+      type: 'string',
+      hint: 'file|-|env:NAME',
+      description:
+        'a server token (burrow token server): gives the identity and relays, and admits holders of client tokens minted from it',
+    },
+    'revoked-file': {
+      type: 'string',
+      hint: 'file',
+      description:
+        'revoked token ids and client ids, one per line (reloaded on change and SIGHUP; their sessions are closed)',
     },
     'expose-tcp': {
       type: 'string',
@@ -63,10 +76,18 @@ export default defineCommand({
   ],
   async run({ flags }) {
     const out = new Output({ json: flags.json, verbose: flags.verbose })
-    if (flags.relay.length === 0)
+    const token =
+      flags['token-file'] === undefined ? undefined : await readToken(flags['token-file'], 'server')
+    if (token !== undefined && flags.key !== undefined) {
       throw new TunnelError(
         'TUN_ERR_INVALID_ARGUMENT',
-        '--relay is required: the address `burrow relay` prints',
+        '--key and --token-file both name an identity: give one',
+      )
+    }
+    if (flags.relay.length === 0 && (token?.relays.length ?? 0) === 0)
+      throw new TunnelError(
+        'TUN_ERR_INVALID_ARGUMENT',
+        '--relay is required (or a server token that names relays): the address `burrow relay` prints',
       )
     const rules = [...flags['allow-tcp']]
     let defaultTarget: string | undefined
@@ -85,20 +106,26 @@ export default defineCommand({
     }
     const tcp = new TargetPolicy(rules)
     const anyClient = flags['allow-any-client']
-    if (!anyClient && flags['allow-client'].length === 0 && flags['allow-clients-file'] === undefined) {
+    const byId = flags['allow-client'].length > 0 || flags['allow-clients-file'] !== undefined
+    if (!anyClient && !byId && token === undefined) {
       throw new TunnelError(
         'TUN_ERR_INVALID_ARGUMENT',
-        'say who may connect: --allow-client ID, --allow-clients-file FILE, or --allow-any-client',
+        'say who may connect: --allow-client ID, --allow-clients-file FILE, --token-file (client tokens), or --allow-any-client',
       )
     }
-    const clients = anyClient
-      ? undefined
-      : await loadAllowList(flags['allow-client'], flags['allow-clients-file'], out, 'client')
-    const identity = loadIdentity(flags.key, flags['data-dir'], 'id', out)
+    const clients =
+      anyClient || !byId
+        ? undefined
+        : await loadAllowList(flags['allow-client'], flags['allow-clients-file'], out, 'client')
+    const revocations =
+      flags['revoked-file'] === undefined ? undefined : watchRevocations(flags['revoked-file'], out)
+    const identity = token === undefined ? loadIdentity(flags.key, flags['data-dir'], 'id', out) : undefined
     const server = serve({
       identity,
+      token,
+      revocations,
       relays: flags.relay,
-      clients,
+      clients: clients ?? (token !== undefined && !anyClient ? { has: () => false } : undefined),
       allowAnyClient: anyClient,
       tcp,
       defaultTarget,
@@ -142,8 +169,14 @@ export default defineCommand({
         `stream ${client} -> ${target} ended (${bytesOut} up, ${bytesIn} down) ${why(err)}`,
       ),
     )
-    await untilSignal({ reload: () => void clients?.reload() })
+    await untilSignal({
+      reload: () => {
+        void clients?.reload()
+        void revocations?.reload()
+      },
+    })
     clients?.close()
+    revocations?.close()
     server.close()
   },
 })
