@@ -40,6 +40,8 @@ export interface RelayClientEvents {
   state: [state: RelayClientState, detail: { err?: Error; delayMs?: number; link?: Link }]
   /** A client's stream spliced to this peer: its end-to-end link runs inside. */
   incoming: [stream: MuxStream, from: string]
+  /** A visitor of this peer's public port, spliced to this stream (peer/expose.ts). */
+  visitor: [stream: MuxStream, info: { port: number; from: string }]
 }
 
 export class RelayClient extends EventEmitter<RelayClientEvents> {
@@ -173,6 +175,12 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     let from: string
     try {
       const request = decodeRequest(stream.header)
+      if (request.op === 'visitor') {
+        if (this.listenerCount('visitor') === 0)
+          stream.reset(RelayResetCode.DENIED, 'this peer exposes nothing')
+        else this.emit('visitor', stream, { port: request.port, from: request.from })
+        return
+      }
       if (request.op !== 'incoming')
         throw new TunnelError('TUN_ERR_BAD_REQUEST', `a relay does not send ${request.op}`)
       from = request.from

@@ -16,6 +16,7 @@ import type { Identity } from '../identity/keys.ts'
 import { listen, type Link, type LinkListener, type LinkOptions } from '../mux/link.ts'
 import type { MuxStream } from '../mux/stream.ts'
 import type { ConnInfo, ListenOptions } from '../transport/types.ts'
+import { Exposures, refuse, type ExposeOptions } from './exposures.ts'
 import { expandAddresses } from './interfaces.ts'
 import { MemoryRegistry, type Announcement, type Registry } from './registry.ts'
 import { splice } from './splice.ts'
@@ -57,6 +58,8 @@ export interface RelayOptions {
   transport?: Partial<Record<TransportAddress['kind'], ListenOptions>>
   /** Public addresses to advertise besides the bound ones (a DNS name, a forwarded port). */
   advertise?: TransportAddress[]
+  /** Public ports for peers that ask (exposures.ts); without it every expose request is refused. */
+  expose?: ExposeOptions
 }
 
 export interface RelayStats {
@@ -82,6 +85,8 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly id: string
   readonly registry: Registry
   readonly linkListeners: LinkListener[] = []
+  /** Public ports (undefined when this relay opens none); its events say who exposes what. */
+  readonly exposures: Exposures | undefined
   readonly #advertise: TransportAddress[]
   readonly #maxSplices: number
   #active = 0
@@ -95,6 +100,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.registry = options.registry ?? new MemoryRegistry()
     this.#advertise = options.advertise ?? []
     this.#maxSplices = options.limits?.maxSplices ?? RELAY_MAX_SPLICES
+    this.exposures = options.expose ? new Exposures(options.expose) : undefined
   }
 
   get stats(): RelayStats {
@@ -133,7 +139,7 @@ export class Relay extends EventEmitter<RelayEvents> {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await Promise.all(this.linkListeners.map((l) => l.close()))
+    await Promise.all([...this.linkListeners.map((l) => l.close()), this.exposures?.close()])
   }
 
   /** @internal */
@@ -181,7 +187,12 @@ export class Relay extends EventEmitter<RelayEvents> {
         this.#connect(link, stream, request.to)
         return
       case 'incoming':
-        stream.reset(RelayResetCode.BAD_REQUEST, 'only a relay sends incoming')
+      case 'visitor':
+        stream.reset(RelayResetCode.BAD_REQUEST, `only a relay sends ${request.op}`)
+        return
+      case 'expose':
+        if (this.exposures) this.exposures.handle(link, stream, request)
+        else refuse(stream, new TunnelError('TUN_ERR_EXPOSE_DENIED', 'this relay opens no public ports'))
         return
       default: {
         const never: never = request
