@@ -5,10 +5,13 @@
  *   const s = serve({ identity, relays: [r.address('local')], tcp: new TargetPolicy(['127.0.0.1:22']), clients })
  *   const t = await open({ identity, server: s.address, target: 'tcp://127.0.0.1:22', listen: '127.0.0.1:2222' })
  *   const { stream } = await connect({ identity, server: s.address, target: 'tcp://127.0.0.1:22' })
+ *   const e = expose({ identity, relay: r.address('local'), local: '127.0.0.1:3000' })
+ *   const { address } = await e.ready()   // the public host:port on the relay
  *
  * Every long-lived object has close(), which releases every socket and timer; each factory takes
  * an optional AbortSignal that closes it.
  */
+import { expose as startExpose, type ExposeOptions, type Exposer } from './peer/expose.ts'
 import { open as openTunnel, type OpenOptions, type Tunnel } from './peer/open.ts'
 import { serve as startServe, type ServeOptions, type Server } from './peer/serve.ts'
 import { startRelay, type Relay, type RelayOptions } from './relay/server.ts'
@@ -45,6 +48,17 @@ export async function open(options: OpenOptions & WithSignal): Promise<Tunnel> {
   return t
 }
 
+/** Exposes a local service on a public port of a relay (in the background: see `ready()`). */
+export function expose(options: ExposeOptions & WithSignal): Exposer {
+  const e = startExpose(options)
+  closeOnAbort(options.signal, () => e.close())
+  return e
+}
+
+export type { ExposeOptions, Exposer, ExposedInfo } from './peer/expose.ts'
+export { ExposeAllowList, type ExposePolicy } from './relay/expose-allow-list.ts'
+export { parseExposeAllowFile, type ExposePorts } from './relay/expose-allow.ts'
+export type { ExposeOptions as RelayExposeOptions } from './relay/exposures.ts'
 export { connect, type ConnectOptions, type Connection } from './peer/connect.ts'
 export { explain as explainError } from './peer/codes.ts'
 export { parseServerAddress } from './peer/paths.ts'

@@ -3,6 +3,7 @@
  * peers announced to it, and clients. Everything is closed by `closeAll()`.
  */
 import { generateIdentity, type Identity } from '../../src/identity/keys.ts'
+import { expose, type ExposeOptions, type Exposer } from '../../src/peer/expose.ts'
 import { open, type OpenOptions, type Tunnel } from '../../src/peer/open.ts'
 import { serve, type Server, type ServeOptions } from '../../src/peer/serve.ts'
 import { TargetPolicy } from '../../src/policy/targets.ts'
@@ -21,6 +22,8 @@ export interface TestNet {
     options: Partial<Omit<ServeOptions, 'clients'>> & { targets: string[]; clients?: Identity[] },
   ): Promise<Server & { identity: Identity }>
   open(server: Server, options: Partial<OpenOptions> & { identity: Identity }): Promise<Tunnel>
+  /** Starts exposing `local` on a public port of the relay (not awaited: see `exposer.ready()`). */
+  expose(options: Partial<ExposeOptions> & { local: string }): Exposer & { identity: Identity }
   closeAll(): Promise<void>
 }
 
@@ -66,6 +69,19 @@ export async function createTestNet(relayOptions: Partial<RelayOptions> = {}): P
       })
       closers.push(() => tunnel.close())
       return tunnel
+    },
+    expose(options) {
+      const identity = options.identity ?? generateIdentity()
+      const exposer = expose({
+        identity,
+        relay: relayAddress,
+        relayLink: FAST_LINK,
+        backoff: FAST_BACKOFF,
+        refusedBackoff: FAST_BACKOFF,
+        ...options,
+      })
+      closers.push(() => exposer.close())
+      return Object.assign(exposer, { identity })
     },
     async closeAll() {
       for (const close of closers.reverse()) await close()
