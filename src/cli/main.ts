@@ -24,6 +24,7 @@ const COMMANDS: Record<string, Entry> = {
     description: 'listen locally and tunnel each connection to a server peer',
     load: () => import('./commands/open.ts'),
   },
+  expose: { description: 'open a public port on a relay', load: () => import('./commands/expose.ts') },
   connect: {
     description: 'tunnel stdin/stdout to a server peer (OpenSSH ProxyCommand)',
     load: () => import('./commands/connect.ts'),

@@ -6,6 +6,7 @@ import { DEFAULT_RELAY_LISTEN, startRelay } from '../../relay/server.ts'
 import { commonFlags, positiveInt } from '../args.ts'
 import { loadAllowList } from '../allow.ts'
 import { defineCommand } from '../command.ts'
+import { exposeFlags, exposeOptionsFromFlags, printExposures } from '../expose-relay.ts'
 import { loadIdentity } from '../identity.ts'
 import { Output, why } from '../output.ts'
 import { untilSignal } from '../signals.ts'
@@ -32,14 +33,23 @@ export default defineCommand({
       hint: 'file',
       description: 'only peers whose ids are in this file may link (reloaded on change and on SIGHUP)',
     },
-    'tls-cert': { type: 'string', hint: 'file', description: 'certificate chain (PEM) for wss:// listeners' },
-    'tls-key': { type: 'string', hint: 'file', description: 'private key (PEM) for wss:// listeners' },
+    'tls-cert': {
+      type: 'string',
+      hint: 'file',
+      description: 'certificate chain (PEM) for wss:// listeners and TLS public ports',
+    },
+    'tls-key': {
+      type: 'string',
+      hint: 'file',
+      description: 'private key (PEM) for wss:// listeners and TLS public ports',
+    },
     'max-links': { type: 'string', hint: 'n', description: 'peers linked at once (default 4096)' },
     'max-streams-per-link': {
       type: 'string',
       hint: 'n',
       description: 'streams one peer may have open through the relay (default 1024)',
     },
+    ...exposeFlags,
     ...commonFlags,
     key: {
       type: 'string',
@@ -67,6 +77,7 @@ export default defineCommand({
     if (listen.some((a) => a.startsWith('wss:')) && wss === undefined) {
       throw new TunnelError('TUN_ERR_INVALID_ARGUMENT', 'a wss:// listener needs --tls-cert and --tls-key')
     }
+    const expose = exposeOptionsFromFlags(flags, listen, wss, out)
     const relay = await startRelay({
       identity,
       listen,
@@ -77,7 +88,9 @@ export default defineCommand({
         maxStreamsPerLink: positiveInt('max-streams-per-link', flags['max-streams-per-link']),
       },
       transport: wss ? { wss } : undefined,
+      expose,
     })
+    printExposures(relay, out)
     allow?.on('change', ({ removed }) => {
       for (const id of removed) relay.disconnect(id, 'removed from the relay allow list')
     })
@@ -97,8 +110,9 @@ export default defineCommand({
       out.detail('refused', { from: conn.remote, err }, `refused ${conn.remote}: ${why(err)}`),
     )
     printAddresses(relay.id, (scope) => relay.address(scope), out)
-    await untilSignal({ reload: () => void allow?.reload() })
+    await untilSignal({ reload: () => void Promise.all([allow?.reload(), expose?.policy.reload()]) })
     allow?.close()
+    expose?.policy.close()
     await relay.close()
   },
 })
