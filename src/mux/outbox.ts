@@ -25,19 +25,23 @@ export class Outbox {
     this.cb = cb
   }
 
-  /** Writes the next `n` (≤ pending) bytes to `writer`, as views of the chunks. */
-  writeTo(writer: LinkWriter, n: number): void {
+  /** Writes the next `n` (≤ pending) bytes to `writer`, as views of the chunks (clear: see LinkWriter.writeClear). */
+  writeTo(writer: LinkWriter, n: number, clear = false): void {
     this.pending -= n
     while (n > 0) {
       const c = this.chunks[this.index] as Uint8Array
       const avail = c.length - this.offset
       if (avail <= n) {
-        writer.write(this.offset === 0 ? c : c.subarray(this.offset))
+        const piece = this.offset === 0 ? c : c.subarray(this.offset)
+        if (clear) writer.writeClear(piece)
+        else writer.write(piece)
         n -= avail
         this.index++
         this.offset = 0
       } else {
-        writer.write(c.subarray(this.offset, this.offset + n))
+        const piece = c.subarray(this.offset, this.offset + n)
+        if (clear) writer.writeClear(piece)
+        else writer.write(piece)
         this.offset += n
         n = 0
       }

@@ -65,6 +65,12 @@ export class MuxStream extends Duplex implements MuxStreamLike, WriteTurn {
   resetCode: number | undefined
   /** The reason the peer gave with its RESET (empty if none, or not reset by the peer). */
   resetReason = ''
+  /**
+   * Set by whoever owns a stream that carries another channel's ciphertext (a relayed end-to-end
+   * link, a relay splice): its DATA frames then go in clear records of this link, authenticated
+   * but not encrypted a second time. Its writers must never reuse a buffer they wrote.
+   */
+  passthrough = false
   /** Stream payload bytes received / sent. */
   bytesIn = 0
   bytesOut = 0
@@ -249,8 +255,13 @@ export class MuxStream extends Duplex implements MuxStreamLike, WriteTurn {
       }
       const n = Math.min(out.pending, this.sendCredit, this.host.peerMaxFrame)
       if (n <= 0) return // out of credit: onWindow() resumes
-      writer.write(encodeDataHeader(this.id, n))
-      out.writeTo(writer, n)
+      if (this.passthrough) {
+        writer.writeClear(encodeDataHeader(this.id, n))
+        out.writeTo(writer, n, true)
+      } else {
+        writer.write(encodeDataHeader(this.id, n))
+        out.writeTo(writer, n)
+      }
       this.sendCredit -= n
       this.bytesOut += n
       if (turn) {

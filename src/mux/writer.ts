@@ -48,11 +48,15 @@ export class LinkWriter {
 
   /** The secure channel's direct write (no Writable machinery, one record per tick), when the conn has it. */
   private readonly direct: ((chunk: Uint8Array) => boolean) | undefined
+  /** Its clear write (authenticated, not encrypted) for bytes that are already ciphertext. */
+  private readonly clear: ((chunk: Uint8Array) => boolean) | undefined
 
   constructor(conn: Duplex) {
     this.conn = conn
     const fast = conn as Partial<Pick<SecureConn, 'writeDirect'>>
     this.direct = typeof fast.writeDirect === 'function' ? fast.writeDirect.bind(conn) : undefined
+    const clear = (conn as Partial<Pick<SecureConn, 'writeClear'>>).writeClear
+    this.clear = typeof clear === 'function' ? clear.bind(conn) : undefined
     this.corks = this.direct === undefined
   }
 
@@ -74,6 +78,17 @@ export class LinkWriter {
     if (this.direct !== undefined) {
       if (!this.direct(buf)) this.congested = true
     } else if (!this.conn.write(buf)) this.congested = true
+  }
+
+  /**
+   * Writes bytes of a passthrough stream's DATA frame (header or body): in a clear record when the
+   * conn is a secure channel, since the bytes are already end-to-end ciphertext; else as write().
+   */
+  writeClear(buf: Uint8Array): void {
+    if (this.closed) return
+    if (this.clear === undefined) return this.write(buf)
+    this.bytesSent += buf.length
+    if (!this.clear(buf)) this.congested = true
   }
 
   /** Writes a control frame unless the conn backlog is over controlLimit (then false: the peer is not reading). */

@@ -129,7 +129,10 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
     const link = this.link
     if (link === undefined)
       throw new TunnelError('TUN_ERR_PATH_DOWN', `not linked to relay ${this.relayAddress}`)
-    return link.openStream(encodeRequest({ op: 'connect', to: peer }))
+    const stream = link.openStream(encodeRequest({ op: 'connect', to: peer }))
+    // It carries the end-to-end link's records: clear records on this hop, not a second encryption.
+    stream.passthrough = true
+    return stream
   }
 
   async #connect(): Promise<void> {
@@ -192,6 +195,7 @@ export class RelayClient extends EventEmitter<RelayClientEvents> {
       stream.reset(RelayResetCode.DENIED, 'this peer does not serve')
       return
     }
+    stream.passthrough = true // it carries the client's end-to-end ciphertext
     this.emit('incoming', stream, from)
   }
 

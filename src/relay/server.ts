@@ -222,6 +222,10 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#active++
     this.#total++
     this.emit('splice', { from: from.remoteId, to })
+    // Both carry the peers' end-to-end ciphertext: forwarded in clear records of each hop link,
+    // authenticated but not encrypted again (the relay's largest saving; docs/protocol.md).
+    stream.passthrough = true
+    out.passthrough = true
     void splice(stream, out).then(({ ab, ba }) => {
       this.#active--
       this.#forwarded += ab + ba

@@ -36,6 +36,12 @@ export interface SecureConn extends Conn {
    * transport is congested (wait for sink.drain()). Writes in one tick still share one record.
    */
   writeDirect(chunk: Uint8Array): boolean
+  /**
+   * Like writeDirect, but the bytes travel in clear records: authenticated, not encrypted. Only for
+   * bytes that are already ciphertext of another channel (streams a relay splices), and only
+   * buffers nobody changes afterwards: they are written as they are, without a copy.
+   */
+  writeClear(chunk: Uint8Array): boolean
   /** Plaintext queued for sealing plus ciphertext the transport has not sent: the real backlog. */
   readonly backlog: number
 }

@@ -113,6 +113,40 @@ test('writes made in the same tick are coalesced into one record', async () => {
   await close()
 })
 
+test('writeClear and writeDirect interleave in order; clear bytes cross the wire as they are', async () => {
+  const [a, b, close] = await tcpPair()
+  const seen: Buffer[] = []
+  a.on('data', () => {})
+  const orig = a.write.bind(a)
+  a.write = ((chunk: Buffer, ...rest: never[]) => {
+    seen.push(Buffer.from(chunk))
+    return orig(chunk, ...rest)
+  }) as typeof a.write
+  const [client, server] = await Promise.all([
+    secureOutbound(a, alice, { remoteId: bob.id }),
+    secureInbound(b, bob),
+  ])
+  const got = readAll(server)
+  client.writeDirect(Buffer.from('secret-1|'))
+  client.writeClear(Buffer.from('public-2|'))
+  client.writeDirect(Buffer.from('secret-3|'))
+  const big = randomBytes(200_000)
+  client.writeClear(big)
+  client.end()
+  const all = await got
+  assert.equal(all.subarray(0, 27).toString(), 'secret-1|public-2|secret-3|')
+  assert.deepEqual(all.subarray(27), big)
+  const wire = Buffer.concat(seen)
+  assert.ok(wire.includes(Buffer.from('public-2|')), 'the clear bytes are on the wire as they are')
+  assert.ok(
+    !wire.includes(Buffer.from('secret-1|')) && !wire.includes(Buffer.from('secret-3|')),
+    'encrypted bytes are not',
+  )
+  server.end()
+  await readAll(client)
+  await close()
+})
+
 test('rekeying mid-stream keeps the stream intact on both ends', async () => {
   const { client, server, close } = await securePair('XX', { rekey: { records: 7 } })
   const total = 4 * 1024 * 1024

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { test } from 'node:test'
+import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import sodium from 'sodium-native'
 import { MAX_RECORD_PLAINTEXT, RecordOpener, RecordSealer, rekey } from '../../../src/secure/record.ts'
@@ -185,4 +185,76 @@ test('64 MiB round trip in 64 KiB records keeps every byte (sha256)', () => {
     for (const buf of sealer.seal([chunk], chunk.length)) for (const p of opener.push(buf)) got.update(p)
   }
   assert.equal(got.digest('hex'), sent.digest('hex'))
+})
+
+describe('clear records (authenticated, not encrypted)', () => {
+  const mixed = (): { wire: Buffer; plain: Buffer } => {
+    const sealer = new RecordSealer(KEY)
+    const parts = [
+      Buffer.from('encrypted one'),
+      Buffer.from('clear two: already ciphertext'),
+      Buffer.from('three'),
+    ]
+    const wire = join([
+      ...sealer.seal([parts[0] as Buffer], 13),
+      ...sealer.sealClear([(parts[1] as Buffer).subarray(0, 10), (parts[1] as Buffer).subarray(10)], 29),
+      ...sealer.seal([parts[2] as Buffer], 5),
+      ...sealer.sealEnd(),
+    ])
+    return { wire, plain: join(parts) }
+  }
+
+  test('the payload travels as it is, the flag marks the header, and the stream decodes at every split', () => {
+    const { wire, plain } = mixed()
+    assert.ok(wire.includes(Buffer.from('clear two: already ciphertext')), 'clear payload visible as is')
+    assert.ok(!wire.includes(Buffer.from('encrypted one')), 'encrypted payload hidden')
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const opener = new RecordOpener(KEY)
+      assert.deepEqual(
+        join([...opener.push(wire.subarray(0, cut)), ...opener.push(wire.subarray(cut))]),
+        plain,
+        `cut ${cut}`,
+      )
+      assert.ok(opener.ended)
+    }
+  })
+
+  test('a clear record of a given key decodes only with that key, and shares the nonce sequence', () => {
+    const sealer = new RecordSealer(KEY)
+    const clear = join(sealer.sealClear([Buffer.from('x')], 1))
+    assert.equal(clear.readUIntBE(0, 3) & 0x800000, 0x800000)
+    assert.throws(() => new RecordOpener(Buffer.alloc(32, 9)).push(clear), { code: 'TUN_ERR_DECRYPT' })
+    // The next encrypted record uses nonce 1: an opener that saw the clear record first agrees.
+    const next = join(sealer.seal([Buffer.from('y')], 1))
+    const opener = new RecordOpener(KEY)
+    assert.deepEqual(join([...opener.push(clear), ...opener.push(next)]).toString(), 'xy')
+  })
+
+  test('flipping any bit of a stream with clear records is detected, and nothing forged is released', () => {
+    const { wire, plain } = mixed()
+    for (let bit = 0; bit < wire.length * 8; bit++) {
+      const bad = Buffer.from(wire)
+      bad[bit >> 3] = (bad[bit >> 3] ?? 0) ^ (1 << (bit & 7))
+      const opener = new RecordOpener(KEY)
+      const released: Buffer[] = []
+      let error: unknown
+      try {
+        for (let i = 0; i < bad.length; i += 11) released.push(...opener.push(bad.subarray(i, i + 11)))
+        opener.end()
+      } catch (err) {
+        error = err
+      }
+      assert.ok(error, `bit ${bit} flipped went undetected`)
+      const got = join(released)
+      assert.deepEqual(got, plain.subarray(0, got.length), `bit ${bit}: forged bytes released`)
+    }
+  })
+
+  test('an empty clear record is not an end of data', () => {
+    const sealer = new RecordSealer(KEY)
+    const wire = join([...sealer.sealClear([], 0), ...sealer.seal([Buffer.from('after')], 5)])
+    const opener = new RecordOpener(KEY)
+    assert.equal(join(opener.push(wire)).toString(), 'after')
+    assert.ok(!opener.ended)
+  })
 })
