@@ -420,3 +420,26 @@ test(
     await service.close()
   },
 )
+
+test('limits: public ports per peer (TUN_ERR_SESSION_LIMIT) and visitors per port (extra ones closed at accept)', async () => {
+  const peer = generateIdentity()
+  const n = await netWith([[peer, '*']], { limits: { perPeer: 1, visitorsPerExposure: 1 } })
+  const banner = await startBannerServer()
+  const { port } = await n.expose({ identity: peer, local: `127.0.0.1:${banner.port}` }).ready()
+  await assert.rejects(n.expose({ identity: peer, local: `127.0.0.1:${banner.port}` }).ready(), {
+    code: 'TUN_ERR_SESSION_LIMIT',
+    message: /at most 1 public ports/,
+  })
+  const first = await connectTo(port)
+  assert.equal(await firstLine(first), DEFAULT_BANNER)
+  const second = await connectTo(port)
+  second.on('error', () => {})
+  second.resume()
+  await new Promise<void>((resolve) => {
+    second.once('end', () => resolve())
+    second.once('close', () => resolve())
+  })
+  first.destroy()
+  await n.closeAll()
+  await banner.close()
+})
