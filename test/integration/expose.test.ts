@@ -358,64 +358,70 @@ test(
     const exposer = n.expose({ identity: peer, local: `127.0.0.1:${service.port}` })
     const { port } = await exposer.ready()
     await download(port) // warm-up: JIT, socket buffers, stream windows
-    const solo = await download(port)
 
-    const slow = await connectTo(port)
-    slow.pause()
-    slow.write('S')
-    const from = `127.0.0.1:${slow.localPort}`
-    const atRelay = () => [...(n.relay.exposures!.list()[0]?.visitors ?? [])].find((v) => v.from === from)
-    const atPeer = () => [...exposer.visitors].find((v) => v.from === from)
-    const deadline = Date.now() + 10_000
-    // No event says "the slow visitor's buffers are full": poll until the relay holds bytes for it.
-    while (!((atRelay()?.stream.readableLength ?? 0) > 0 && atPeer() !== undefined)) {
-      assert.ok(Date.now() < deadline, 'the slow visitor never backed up to the relay')
-      await new Promise((r) => setTimeout(r, 5))
+    /** A visitor that asks for the endless stream and never reads, once it has backed up to the relay. */
+    const stall = async () => {
+      const slow = await connectTo(port)
+      slow.pause()
+      slow.write('S')
+      const from = `127.0.0.1:${slow.localPort}`
+      const atRelay = () => [...(n.relay.exposures!.list()[0]?.visitors ?? [])].find((v) => v.from === from)
+      const atPeer = () => [...exposer.visitors].find((v) => v.from === from)
+      const deadline = Date.now() + 10_000
+      // No event says "the slow visitor's buffers are full": poll until the relay holds bytes for it.
+      while (!((atRelay()?.stream.readableLength ?? 0) > 0 && atPeer() !== undefined)) {
+        assert.ok(Date.now() < deadline, 'the slow visitor never backed up to the relay')
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      return { slow, r: atRelay()!, p: atPeer()! }
     }
-    const r = atRelay()!
-    const p = atPeer()!
+
+    // Each attempt pairs a solo download with one next to a fresh stalled visitor, taken back to
+    // back, so that noise from other work on the machine hits both alike.
+    const runs: Array<{ solo: number; contended: number }> = []
     const held = { relay: 0, peer: 0, window: 0 }
-    const sample = (): void => {
-      held.relay = Math.max(
-        held.relay,
-        r.stream.bufferedIn + r.stream.writableLength + r.socket.writableLength + r.socket.readableLength,
-      )
-      held.peer = Math.max(
-        held.peer,
-        p.stream.bufferedIn + p.stream.writableLength + p.socket.writableLength + p.socket.readableLength,
-      )
-      held.window = Math.max(held.window, r.stream.window)
-    }
-    const sampler = setInterval(sample, 5)
-    const contended: number[] = []
     for (let i = 0; i < ATTEMPTS; i++) {
-      contended.push(await download(port))
-      if (Math.max(...contended) >= MIN_RATIO * solo) break
+      const solo = await download(port)
+      const { slow, r, p } = await stall()
+      const sample = (): void => {
+        held.relay = Math.max(
+          held.relay,
+          r.stream.bufferedIn + r.stream.writableLength + r.socket.writableLength + r.socket.readableLength,
+        )
+        held.peer = Math.max(
+          held.peer,
+          p.stream.bufferedIn + p.stream.writableLength + p.socket.writableLength + p.socket.readableLength,
+        )
+        held.window = Math.max(held.window, r.stream.window)
+      }
+      const sampler = setInterval(sample, 5)
+      const contended = await download(port)
+      clearInterval(sampler)
+      sample()
+      runs.push({ solo, contended })
+      assert.ok(
+        held.relay <= held.window + HELD_SLACK,
+        `relay holds ${held.relay} > window ${held.window} + ${HELD_SLACK}`,
+      )
+      assert.ok(held.peer <= HELD_SLACK, `peer holds ${held.peer} > ${HELD_SLACK}`)
+      // The stalled visitor was only held back: it reads again and data flows.
+      let got = 0
+      slow.on('data', (d: Buffer) => (got += d.length))
+      slow.resume()
+      while (got < 4 * 1024 * 1024) await once(slow, 'data')
+      slow.destroy()
+      if (contended >= MIN_RATIO * solo) break
     }
-    clearInterval(sampler)
-    sample()
-    const best = Math.max(...contended)
+    const best = runs.reduce((a, b) => (b.contended / b.solo > a.contended / a.solo ? b : a))
     console.log(
-      `expose: solo ${solo.toFixed(0)} MB/s, next to a stalled visitor ${contended.map((c) => c.toFixed(0)).join(' / ')} MB/s ` +
-        `(best ${((100 * best) / solo).toFixed(0)}% of solo); stalled visitor held at most ${held.relay} bytes at the relay ` +
+      `expose: solo / next to a stalled visitor ${runs.map((x) => `${x.solo.toFixed(0)} / ${x.contended.toFixed(0)}`).join(', ')} MB/s ` +
+        `(best ${((100 * best.contended) / best.solo).toFixed(0)}% of solo); a stalled visitor held at most ${held.relay} bytes at the relay ` +
         `(stream window ${held.window}) and ${held.peer} at the peer`,
     )
     assert.ok(
-      held.relay <= held.window + HELD_SLACK,
-      `relay holds ${held.relay} > window ${held.window} + ${HELD_SLACK}`,
+      best.contended >= MIN_RATIO * best.solo,
+      `contended ${best.contended.toFixed(0)} MB/s < ${MIN_RATIO} x solo ${best.solo.toFixed(0)} MB/s`,
     )
-    assert.ok(held.peer <= HELD_SLACK, `peer holds ${held.peer} > ${HELD_SLACK}`)
-    assert.ok(
-      best >= MIN_RATIO * solo,
-      `contended ${best.toFixed(0)} MB/s < ${MIN_RATIO} x solo ${solo.toFixed(0)} MB/s`,
-    )
-
-    // The stalled visitor was only held back: it reads again and data flows.
-    let got = 0
-    slow.on('data', (d: Buffer) => (got += d.length))
-    slow.resume()
-    while (got < 4 * 1024 * 1024) await once(slow, 'data')
-    slow.destroy()
     await n.closeAll()
     await service.close()
   },
