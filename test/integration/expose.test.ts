@@ -383,6 +383,8 @@ test(
     for (let i = 0; i < ATTEMPTS; i++) {
       const solo = await download(port)
       const { slow, r, p } = await stall()
+      // Visitor bytes are plaintext: unlike relayed end-to-end ciphertext, the hop link must encrypt them.
+      assert.ok(!r.stream.passthrough && !p.stream.passthrough, 'visitor streams are not clear records')
       const sample = (): void => {
         held.relay = Math.max(
           held.relay,
