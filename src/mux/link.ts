@@ -259,9 +259,13 @@ function ready(session: MuxSession, secure: SecureConn, options: LinkOptions): P
 /** The local error for a listener's refusal code (the same table as any GOAWAY: mux/codes.ts). */
 export function errorForRefusal(code: number, message: string): TunnelError {
   const known = errorForGoaway(code, '')
-  return new TunnelError(known?.code === 'TUN_ERR_LINK_CLOSED' || known === undefined ? 'TUN_ERR_GOAWAY' : known.code, message, {
-    wireCode: code,
-  })
+  return new TunnelError(
+    known?.code === 'TUN_ERR_LINK_CLOSED' || known === undefined ? 'TUN_ERR_GOAWAY' : known.code,
+    message,
+    {
+      wireCode: code,
+    },
+  )
 }
 
 function muxOptions(o: LinkOptions): Omit<MuxOptions, 'initiator'> {
@@ -394,7 +398,8 @@ export async function listen(
   // The link limit is checked at admission, before a session exists: a refused dialer gets
   // GOAWAY(LINK_BUSY) from dial(), not a link that dies after it was handed out.
   const authorize: Authorize = async (peer) => {
-    if (self.links.size >= maxLinks) return { code: LINK_BUSY, reason: `this node holds its maximum of ${maxLinks} links` }
+    if (self.links.size >= maxLinks)
+      return { code: LINK_BUSY, reason: `this node holds its maximum of ${maxLinks} links` }
     return options.authorize ? options.authorize(peer) : true
   }
   const onConn = (conn: Conn) => {
